@@ -4,12 +4,23 @@
 - `ReplicaDropout`: dropout whose mask differs between `tf.distribute` replicas. Keras' own
   `Dropout` draws from a `SeedGenerator` whose state is one mirrored variable, so every replica
   draws the same mask; with data parallelism that correlates the replicas' gradients.
+- `VirtualBatchNormalization` (+ `ReferenceBatch` / `StripReferenceBatch`) and
+  `MinibatchDiscrimination` (Salimans et al. 2016): the tutorial's stabilizing tricks.
+- `ReconstructionEnergy`: EBGAN's autoencoder energy.
 """
 
 import keras
 import tensorflow as tf
 
-__all__ = ["Maxout", "ReplicaDropout"]
+__all__ = [
+    "Maxout",
+    "ReplicaDropout",
+    "ReferenceBatch",
+    "StripReferenceBatch",
+    "VirtualBatchNormalization",
+    "MinibatchDiscrimination",
+    "ReconstructionEnergy",
+]
 
 
 @keras.saving.register_keras_serializable(package="tfgan_orig")
@@ -111,3 +122,240 @@ class ReplicaDropout(keras.layers.Layer):
         config = super().get_config()
         config.update(rate=self.rate, seed=self.seed)
         return config
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stabilizing layers named by the tutorial (Goodfellow 2016, section 4) and Salimans et al. 2016.
+# ---------------------------------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class ReferenceBatch(keras.layers.Layer):
+    """Prepends a fixed reference batch to its input: `[batch, ...] -> [size + batch, ...]`.
+
+    The reference rows are drawn once from N(0, 1) at build time (a non-trainable weight, so it is
+    saved with the model and mirrored identically on every `tf.distribute` replica). Every
+    `VirtualBatchNormalization` downstream computes its statistics from these first `size` rows;
+    `StripReferenceBatch` removes them again before the output.
+
+    Args:
+      size: number of reference examples (>= 1).
+      seed: optional int for a reproducible reference batch.
+    """
+
+    def __init__(self, size, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(size) < 1:
+            raise ValueError(f"ReferenceBatch size must be >= 1. Received: size={size}")
+        self.size = int(size)
+        self.seed = seed
+
+    def build(self, input_shape):
+        self.reference = self.add_weight(
+            shape=(self.size,) + tuple(input_shape[1:]),
+            initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed),
+            trainable=False,
+            name="reference",
+        )
+
+    def call(self, inputs):
+        ref = keras.ops.cast(self.reference, inputs.dtype)
+        return keras.ops.concatenate([ref, inputs], axis=0)
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] + self.size
+        return (batch,) + tuple(input_shape[1:])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size, seed=self.seed)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class StripReferenceBatch(keras.layers.Layer):
+    """Drops the first `size` rows (the reference batch added by `ReferenceBatch`)."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        if int(size) < 1:
+            raise ValueError(f"StripReferenceBatch size must be >= 1. Received: size={size}")
+        self.size = int(size)
+        self.built = True
+
+    def call(self, inputs):
+        return inputs[self.size :]
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] - self.size
+        return (batch,) + tuple(input_shape[1:])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class VirtualBatchNormalization(keras.layers.Layer):
+    """Virtual batch normalization (Salimans et al. 2016, section 3.4).
+
+    The first `reference_size` rows of the input are the activations of a fixed reference batch
+    (see `ReferenceBatch`). Per channel (the last axis; statistics over the batch and all spatial
+    axes, as batch norm), with `mu_R, s_R` the mean and mean square of the reference rows:
+
+    - reference rows are normalized with `(mu_R, s_R)`;
+    - every other example `x` with `mu = (1 - c) mu_R + c mu_x`, `s = (1 - c) s_R + c s_x`,
+      `c = 1 / (reference_size + 1)` when `combine_with_example` (Salimans' VBN: the reference
+      batch plus the example itself; `mu_x, s_x` over x's own spatial positions), else `c = 0`;
+
+    then `y = gamma (x - mu) / sqrt(s - mu^2 + epsilon) + beta`. The output for an example thus
+    depends on the reference batch and on that example only, never on the rest of the minibatch,
+    and training and inference compute the same function (no moving averages).
+
+    Args:
+      reference_size: number of leading reference rows in every input batch.
+      combine_with_example: include the example itself in its statistics.
+      epsilon: added to the variance.
+    """
+
+    def __init__(self, reference_size, combine_with_example=True, epsilon=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        if reference_size is None or int(reference_size) < 1:
+            raise ValueError(
+                f"reference_size must be an integer >= 1. Received: reference_size={reference_size}"
+            )
+        self.reference_size = int(reference_size)
+        self.combine_with_example = bool(combine_with_example)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
+
+    def call(self, inputs):
+        x = keras.ops.cast(inputs, "float32")
+        rank = len(inputs.shape)
+        ref = x[: self.reference_size]
+        axes = tuple(range(rank - 1))  # batch and spatial axes
+        mean_ref = keras.ops.mean(ref, axis=axes)
+        sq_ref = keras.ops.mean(keras.ops.square(ref), axis=axes)
+        if self.combine_with_example:
+            c = 1.0 / (self.reference_size + 1.0)
+            ex_axes = tuple(range(1, rank - 1))
+            mean_x = keras.ops.mean(x, axis=ex_axes, keepdims=True) if ex_axes else x
+            sq_x = keras.ops.mean(keras.ops.square(x), axis=ex_axes, keepdims=True) if ex_axes else (
+                keras.ops.square(x)
+            )
+            mean = (1.0 - c) * mean_ref + c * mean_x
+            sq = (1.0 - c) * sq_ref + c * sq_x
+            # Reference rows use the reference statistics alone.
+            is_ref = keras.ops.reshape(
+                keras.ops.arange(keras.ops.shape(x)[0]) < self.reference_size,
+                (-1,) + (1,) * (rank - 1),
+            )
+            mean = keras.ops.where(is_ref, mean_ref, mean)
+            sq = keras.ops.where(is_ref, sq_ref, sq)
+        else:
+            mean, sq = mean_ref, sq_ref
+        var = keras.ops.maximum(sq - keras.ops.square(mean), 0.0)
+        y = (x - mean) * keras.ops.rsqrt(var + self.epsilon)
+        y = y * keras.ops.cast(self.gamma, "float32") + keras.ops.cast(self.beta, "float32")
+        return keras.ops.cast(y, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            reference_size=self.reference_size,
+            combine_with_example=self.combine_with_example,
+            epsilon=self.epsilon,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class MinibatchDiscrimination(keras.layers.Layer):
+    """Minibatch discrimination (Salimans et al. 2016, section 3.2).
+
+    For features `f(x_i)` `[batch, A]`, a tensor `T` `[A, B*C]` gives `M_i = f(x_i) T` reshaped
+    to `[B, C]`; `c_b(x_i, x_j) = exp(-||M_{i,b} - M_{j,b}||_1)` and
+    `o(x_i)_b = sum_{j != i} c_b(x_i, x_j)`. The output is `concat([f(x_i), o(x_i)])`
+    `[batch, A + B]`: each example's output depends on the *other* examples of the minibatch,
+    which lets D detect a generator whose samples are too alike (mode collapse).
+
+    The sum runs over the examples the layer sees: under `tf.distribute` data parallelism that is
+    the replica's share of the minibatch.
+
+    Args:
+      num_kernels: B.
+      kernel_dim: C.
+      kernel_initializer: for T.
+    """
+
+    def __init__(self, num_kernels=50, kernel_dim=5, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        if int(num_kernels) < 1 or int(kernel_dim) < 1:
+            raise ValueError(
+                "MinibatchDiscrimination needs num_kernels >= 1 and kernel_dim >= 1. Received: "
+                f"num_kernels={num_kernels}, kernel_dim={kernel_dim}"
+            )
+        self.num_kernels = int(num_kernels)
+        self.kernel_dim = int(kernel_dim)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"MinibatchDiscrimination needs [batch, features] inputs. Received: {input_shape}"
+            )
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.num_kernels * self.kernel_dim),
+            initializer=self.kernel_initializer,
+            name="kernel",
+        )
+
+    def call(self, inputs):
+        m = keras.ops.matmul(inputs, self.kernel)
+        m = keras.ops.reshape(m, (-1, self.num_kernels, self.kernel_dim))
+        diff = keras.ops.expand_dims(m, 0) - keras.ops.expand_dims(m, 1)  # [n, n, B, C]
+        c = keras.ops.exp(-keras.ops.sum(keras.ops.abs(diff), axis=-1))  # [n, n, B]
+        o = keras.ops.sum(c, axis=1) - 1.0  # drop j == i, where c = exp(0) = 1
+        return keras.ops.concatenate([inputs, keras.ops.cast(o, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (input_shape[-1] + self.num_kernels,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_kernels=self.num_kernels,
+            kernel_dim=self.kernel_dim,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class ReconstructionEnergy(keras.layers.Layer):
+    """EBGAN's energy: `[x, reconstruction] -> mean((reconstruction - x)^2)` per example, `[batch, 1]`.
+
+    Computed in float32.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.built = True
+
+    def call(self, inputs):
+        x, recon = inputs
+        diff = keras.ops.cast(recon, "float32") - keras.ops.cast(x, "float32")
+        sq = keras.ops.reshape(keras.ops.square(diff), (keras.ops.shape(diff)[0], -1))
+        return keras.ops.mean(sq, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 1)

@@ -5,6 +5,8 @@ Contracts (stated where they are produced):
   images `[batch, H, W, C]` in [0, 1] (sigmoid output) for the paper's MLP, points `[batch, d]`
   (linear output) for the low-dimensional mixtures.
 - Discriminators return **logits** `[batch, 1]`, no sigmoid.
+- DCGAN generators return images in [-1, 1] (tanh); train them on data scaled to [-1, 1].
+- `ebgan_discriminator` returns an energy `[batch, 1]` >= 0 (reconstruction error), not a logit.
 
 The paper's nets follow the authors' pylearn2 `mnist.yaml` (REFERENCE.md section 1).
 """
@@ -12,7 +14,15 @@ The paper's nets follow the authors' pylearn2 `mnist.yaml` (REFERENCE.md section
 import keras
 import numpy as np
 
-from tfgan_orig.layers import Maxout, ReplicaDropout
+from tfgan_orig.layers import (
+    Maxout,
+    MinibatchDiscrimination,
+    ReconstructionEnergy,
+    ReferenceBatch,
+    ReplicaDropout,
+    StripReferenceBatch,
+    VirtualBatchNormalization,
+)
 
 __all__ = [
     "paper_generator",
@@ -20,6 +30,9 @@ __all__ = [
     "mlp_generator",
     "maxout_discriminator",
     "pixel_mean_logit_bias",
+    "dcgan_generator",
+    "dcgan_discriminator",
+    "ebgan_discriminator",
 ]
 
 
@@ -192,3 +205,340 @@ def maxout_discriminator(
     )(h)
     return keras.Model(x, logits, name=name)
 
+
+
+# ---------------------------------------------------------------------------------------------------
+# DCGAN (Radford et al. 2015, REFERENCE.md section 4) and its conditional / auxiliary-classifier /
+# energy-based variants.
+# ---------------------------------------------------------------------------------------------------
+
+_DCGAN_NORMALIZATIONS = ("batch", "layer", "virtual_batch", "none")
+
+
+def _dcgan_plan(image_shape):
+    """`(start_size, num_upsamplings)` with `start_size * 2**n == H`, `3 <= start_size <= 7`."""
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
+        raise ValueError(
+            f"DCGAN nets need square images (H, W, C). Received: shape={tuple(image_shape)}"
+        )
+    size, n = int(image_shape[0]), 0
+    while size > 7 and size % 2 == 0:
+        size, n = size // 2, n + 1
+    if size < 3 or size > 7 or n < 1:
+        raise ValueError(
+            "DCGAN nets need H = W = s * 2**n with 3 <= s <= 7 and n >= 1 (28, 32, 64, ...). "
+            f"Received: shape={tuple(image_shape)}"
+        )
+    return size, n
+
+
+def _dcgan_init(seed, offset):
+    return keras.initializers.RandomNormal(0.0, 0.02, seed=_seed(seed, offset))
+
+
+def _normalization(kind, name, reference_size=None):
+    if kind == "batch":
+        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    if kind == "layer":
+        return keras.layers.LayerNormalization(epsilon=1e-5, name=name)
+    if kind == "virtual_batch":
+        return VirtualBatchNormalization(reference_size=reference_size, name=name)
+    return None
+
+
+def dcgan_generator(
+    latent_dim=100,
+    output_shape=(28, 28, 1),
+    base_filters=64,
+    num_classes=None,
+    seed=None,
+    name="generator",
+    kernel_size=4,
+    normalization="batch",
+    reference_size=64,
+    label_embedding_dim=50,
+):
+    """DCGAN generator: project z, then fractionally-strided convolutions up to the image.
+
+    `z -> Dense(s*s*F*2^(n-1)) -> BN -> ReLU -> [ConvT stride 2 -> BN -> ReLU] x (n-1)
+    -> ConvT stride 2 -> tanh`, with `s * 2^n = H` (28 = 7*4, 32 = 4*8, 64 = 4*16), no pooling,
+    no batch norm on the output, weights ~ N(0, 0.02).
+
+    Args:
+      latent_dim: size of z.
+      output_shape: `(H, W, C)`: (28, 28, 1), (32, 32, 3), (64, 64, 3), ...
+      base_filters: F, the width of the last hidden layer; earlier layers double it.
+      num_classes: if set, class-conditional (Mirza & Osindero 2014): the model takes
+        `[z, labels]` (labels int `[batch]`), and a learned label embedding is concatenated to z.
+      seed: optional int for reproducible initial weights.
+      kernel_size: of the transposed convolutions.
+      normalization: "batch" (DCGAN), "virtual_batch" (Salimans et al. 2016: statistics of a fixed
+        reference batch of `reference_size` inputs, see `VirtualBatchNormalization`), "layer", or
+        "none".
+      reference_size: reference batch size for `normalization="virtual_batch"`.
+      label_embedding_dim: size of the label embedding when conditional.
+
+    Returns:
+      A `keras.Model` mapping z `[batch, latent_dim]` (or `[z, labels]`) to float32 images
+      `[batch, H, W, C]` in [-1, 1] (tanh output): train it on data scaled to [-1, 1].
+    """
+    if normalization not in _DCGAN_NORMALIZATIONS:
+        raise ValueError(
+            f"Unknown normalization {normalization!r}. Valid choices: {list(_DCGAN_NORMALIZATIONS)}"
+        )
+    if int(base_filters) < 1:
+        raise ValueError(f"base_filters must be >= 1. Received: base_filters={base_filters}")
+    size, n = _dcgan_plan(output_shape)
+    channels = int(output_shape[-1])
+    z = keras.Input((latent_dim,), name="z")
+    inputs, h = z, z
+    if num_classes is not None:
+        labels = keras.Input((), dtype="int32", name="label")
+        inputs = [z, labels]
+        emb = keras.layers.Embedding(
+            num_classes,
+            label_embedding_dim,
+            embeddings_initializer=_dcgan_init(seed, 90),
+            name="label_embedding",
+        )(labels)
+        h = keras.layers.Concatenate(name="z_and_label")([z, emb])
+    if normalization == "virtual_batch":
+        h = ReferenceBatch(reference_size, seed=_seed(seed, 95), name="reference_batch")(h)
+    filters = int(base_filters) * 2 ** (n - 1)
+    h = keras.layers.Dense(
+        size * size * filters,
+        use_bias=normalization == "none",
+        kernel_initializer=_dcgan_init(seed, 0),
+        name="project",
+    )(h)
+    h = keras.layers.Reshape((size, size, filters), name="reshape")(h)
+    norm = _normalization(normalization, "norm_0", reference_size)
+    if norm is not None:
+        h = norm(h)
+    h = keras.layers.ReLU(name="relu_0")(h)
+    for i in range(1, n):
+        filters //= 2
+        h = keras.layers.Conv2DTranspose(
+            max(filters, 1),
+            kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=normalization == "none",
+            kernel_initializer=_dcgan_init(seed, i),
+            name=f"deconv_{i}",
+        )(h)
+        norm = _normalization(normalization, f"norm_{i}", reference_size)
+        if norm is not None:
+            h = norm(h)
+        h = keras.layers.ReLU(name=f"relu_{i}")(h)
+    h = keras.layers.Conv2DTranspose(
+        channels,
+        kernel_size,
+        strides=2,
+        padding="same",
+        kernel_initializer=_dcgan_init(seed, 100),
+        name="deconv_out",
+    )(h)
+    if normalization == "virtual_batch":
+        h = StripReferenceBatch(reference_size, name="strip_reference")(h)
+    x = keras.layers.Activation("tanh", dtype="float32", name="tanh")(h)
+    return keras.Model(inputs, x, name=name)
+
+
+def dcgan_discriminator(
+    input_shape=(28, 28, 1),
+    base_filters=64,
+    num_classes=None,
+    minibatch_discrimination=False,
+    spectral_norm=False,
+    seed=None,
+    name="discriminator",
+    kernel_size=4,
+    normalization="batch",
+    aux_classifier=False,
+    minibatch_kernels=50,
+    minibatch_kernel_dim=5,
+):
+    """DCGAN discriminator: strided convolutions with LeakyReLU(0.2) down to a single logit.
+
+    `x -> Conv stride 2 -> LReLU -> [Conv stride 2 -> BN -> LReLU] x (n-1) -> flatten
+    -> [minibatch discrimination] -> Dense 1`, widths F, 2F, 4F, ..., no batch norm on the input
+    layer, no pooling, weights ~ N(0, 0.02).
+
+    Args:
+      input_shape: `(H, W, C)`, as for `dcgan_generator`.
+      base_filters: F, width of the first convolution.
+      num_classes: if set (and `aux_classifier=False`), a projection discriminator
+        (Miyato & Koyama 2018): the model takes `[x, labels]` and returns
+        `logit = psi(phi(x)) + <embed(label), phi(x)>`.
+      minibatch_discrimination: append `MinibatchDiscrimination` features (Salimans et al. 2016)
+        before the output layer.
+      spectral_norm: wrap every convolution and dense layer in `keras.layers.SpectralNormalization`
+        (Miyato et al. 2018). Usually combined with `normalization="none"`.
+      seed: optional int for reproducible initial weights.
+      kernel_size: of the convolutions.
+      normalization: "batch" (DCGAN), "layer" (for gradient-penalty critics, where batch norm would
+        couple the examples whose gradients are penalized), or "none".
+      aux_classifier: AC-GAN (Odena et al. 2017): needs `num_classes`; the model takes only `x` and
+        returns `[logit [batch, 1], class_logits [batch, num_classes]]`.
+      minibatch_kernels, minibatch_kernel_dim: B and C of `MinibatchDiscrimination`.
+
+    Returns:
+      A `keras.Model` returning float32 logits `[batch, 1]` (no sigmoid), or
+      `[logits, class_logits]` with `aux_classifier=True`.
+    """
+    if normalization not in ("batch", "layer", "none"):
+        raise ValueError(
+            f"Unknown normalization {normalization!r}. Valid choices: ['batch', 'layer', 'none']"
+        )
+    if aux_classifier and num_classes is None:
+        raise ValueError("aux_classifier=True needs num_classes. Received: num_classes=None")
+    if int(base_filters) < 1:
+        raise ValueError(f"base_filters must be >= 1. Received: base_filters={base_filters}")
+    _, n = _dcgan_plan(input_shape)
+
+    def wrap(layer):
+        if spectral_norm:
+            return keras.layers.SpectralNormalization(layer, name=f"sn_{layer.name}")
+        return layer
+
+    x = keras.Input(tuple(input_shape), name="x")
+    inputs, h = x, x
+    for i in range(n):
+        h = wrap(
+            keras.layers.Conv2D(
+                int(base_filters) * 2**i,
+                kernel_size,
+                strides=2,
+                padding="same",
+                use_bias=i == 0 or normalization == "none",
+                kernel_initializer=_dcgan_init(seed, i),
+                name=f"conv_{i}",
+            )
+        )(h)
+        if i > 0:
+            norm = _normalization(normalization, f"norm_{i}")
+            if norm is not None:
+                h = norm(h)
+        h = keras.layers.LeakyReLU(0.2, name=f"lrelu_{i}")(h)
+    h = keras.layers.Flatten(name="flatten")(h)
+    if minibatch_discrimination:
+        h = MinibatchDiscrimination(
+            minibatch_kernels,
+            minibatch_kernel_dim,
+            kernel_initializer=_dcgan_init(seed, 80),
+            name="minibatch_discrimination",
+        )(h)
+    logits = wrap(
+        keras.layers.Dense(
+            1, kernel_initializer=_dcgan_init(seed, 100), dtype="float32", name="logit"
+        )
+    )(h)
+    if num_classes is not None and aux_classifier:
+        class_logits = wrap(
+            keras.layers.Dense(
+                num_classes,
+                kernel_initializer=_dcgan_init(seed, 101),
+                dtype="float32",
+                name="class_logits",
+            )
+        )(h)
+        return keras.Model(x, [logits, class_logits], name=name)
+    if num_classes is not None:
+        labels = keras.Input((), dtype="int32", name="label")
+        inputs = [x, labels]
+        emb = keras.layers.Embedding(
+            num_classes,
+            int(h.shape[-1]),
+            embeddings_initializer=_dcgan_init(seed, 90),
+            dtype="float32",
+            name="label_projection",
+        )(labels)
+        h32 = keras.layers.Activation("linear", dtype="float32", name="features_f32")(h)
+        proj = keras.layers.Dot(axes=-1, dtype="float32", name="projection")([emb, h32])
+        logits = keras.layers.Add(dtype="float32", name="logit_plus_projection")([logits, proj])
+    return keras.Model(inputs, logits, name=name)
+
+
+def ebgan_discriminator(
+    input_shape=(28, 28, 1),
+    base_filters=64,
+    hidden_units=(256, 256),
+    code_dim=32,
+    seed=None,
+    name="discriminator",
+    kernel_size=4,
+):
+    """EBGAN's autoencoder discriminator (Zhao et al. 2016): returns the energy, not a logit.
+
+    `D(x) = ||Dec(Enc(x)) - x||^2 / dim(x)`, the per-example mean squared reconstruction error
+    (low energy = "real"). Images use a DCGAN-shaped convolutional encoder (strided convs, LReLU)
+    and a mirrored transposed-convolution decoder; points `(d,)` use an MLP autoencoder.
+
+    Args:
+      input_shape: `(H, W, C)` images (square, as for DCGAN) or `(d,)` points.
+      base_filters: width of the first convolution (images).
+      hidden_units: encoder widths for points; the decoder mirrors them.
+      code_dim: size of the bottleneck (points) / channels of the bottleneck map (images).
+      seed: optional int for reproducible initial weights.
+
+    Returns:
+      A `keras.Model` mapping `[batch, *input_shape]` to float32 energies `[batch, 1]` >= 0.
+      Pair it with `loss="ebgan"`.
+    """
+    x = keras.Input(tuple(input_shape), name="x")
+    h = x
+    if len(input_shape) == 1:
+        for i, units in enumerate(hidden_units):
+            h = keras.layers.Dense(
+                units, kernel_initializer=_dcgan_init(seed, i), name=f"enc_{i}"
+            )(h)
+            h = keras.layers.LeakyReLU(0.2, name=f"enc_lrelu_{i}")(h)
+        h = keras.layers.Dense(code_dim, kernel_initializer=_dcgan_init(seed, 20), name="code")(h)
+        for i, units in enumerate(reversed(hidden_units)):
+            h = keras.layers.Dense(
+                units, kernel_initializer=_dcgan_init(seed, 30 + i), name=f"dec_{i}"
+            )(h)
+            h = keras.layers.LeakyReLU(0.2, name=f"dec_lrelu_{i}")(h)
+        recon = keras.layers.Dense(
+            int(input_shape[0]),
+            kernel_initializer=_dcgan_init(seed, 100),
+            dtype="float32",
+            name="reconstruction",
+        )(h)
+    else:
+        _, n = _dcgan_plan(input_shape)
+        for i in range(n):
+            h = keras.layers.Conv2D(
+                int(base_filters) * 2**i,
+                kernel_size,
+                strides=2,
+                padding="same",
+                kernel_initializer=_dcgan_init(seed, i),
+                name=f"enc_{i}",
+            )(h)
+            h = keras.layers.LeakyReLU(0.2, name=f"enc_lrelu_{i}")(h)
+        h = keras.layers.Conv2D(
+            code_dim, 1, kernel_initializer=_dcgan_init(seed, 20), name="code"
+        )(h)
+        for i in reversed(range(1, n)):
+            h = keras.layers.Conv2DTranspose(
+                int(base_filters) * 2 ** (i - 1),
+                kernel_size,
+                strides=2,
+                padding="same",
+                kernel_initializer=_dcgan_init(seed, 30 + i),
+                name=f"dec_{i}",
+            )(h)
+            h = keras.layers.LeakyReLU(0.2, name=f"dec_lrelu_{i}")(h)
+        recon = keras.layers.Conv2DTranspose(
+            int(input_shape[-1]),
+            kernel_size,
+            strides=2,
+            padding="same",
+            kernel_initializer=_dcgan_init(seed, 100),
+            dtype="float32",
+            name="reconstruction",
+        )(h)
+    energy = ReconstructionEnergy(name="energy")([x, recon])
+    return keras.Model(x, energy, name=name)
