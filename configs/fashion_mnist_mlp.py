@@ -1,0 +1,24 @@
+"""The paper's networks and optimizer (configs/mnist_mlp.py) on Fashion-MNIST.
+
+Run:
+    python -m tfgan_orig.train --config=configs/fashion_mnist_mlp.py --workdir=runs/fmnist_mlp
+
+Data: Debian's `dataset-fashion-mnist` package (/usr/share/datasets/fashion-mnist, found
+automatically), or tfds online. All 60,000 training images (600 steps of 100 per epoch).
+Time here (2 CPU cores shared with other jobs): see docs/training.md for the measured seconds per
+epoch; 300 epochs take hours. The paper's SGD (lr 0.1, tiny init) needs many epochs before samples
+look like garments; configs/fashion_mnist_demo.py is the fast, Adam-trained version used by demo.sh.
+"""
+
+import os
+import runpy
+
+_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default.py")
+
+
+def get_config():
+    config = runpy.run_path(_DEFAULT)["get_config"]()
+    config.data.name = "fashion_mnist"
+    config.data.limit = 0
+    config.train.epochs = 300
+    return config

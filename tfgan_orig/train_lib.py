@@ -1,0 +1,632 @@
+"""The training program as a library: validate a config, build the GAN, train, checkpoint, export.
+
+`train_and_evaluate(config, workdir)` is everything `python -m tfgan_orig.train` does; the CLI
+(`train.py`) only parses flags. Workdir layout (a contract other tools rely on):
+
+    WORKDIR/config.json                 the resolved config of the run
+    WORKDIR/tensorboard/                event files (scalars, sample pictures, hparams)
+    WORKDIR/checkpoints/                full training state, `ckpt-<epoch>.*` + `checkpoint` index
+    WORKDIR/samples/                    epoch_NNNN.png and latest.png
+    WORKDIR/export/generator/<version>/ the generator as a TF Serving SavedModel
+
+Re-running the same command on the same workdir resumes from the newest complete checkpoint
+(and says so); a finished run is not trained again.
+
+Data order is a pure function of (seed, epoch): epoch e's batches are the first
+`steps_per_epoch * batch` indices of a stateless shuffle seeded by (seed, e). Resuming at epoch e
+therefore replays the exact batches an uninterrupted run sees, and with
+`train.deterministic=True` (`tf.config.experimental.enable_op_determinism`) the final weights are
+equal.
+"""
+
+import contextlib
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfgan_orig import callbacks as callbacks_lib
+from tfgan_orig import checkpoints as checkpoints_lib
+from tfgan_orig import data as data_lib
+from tfgan_orig import losses as losses_lib
+from tfgan_orig import networks, schedules
+from tfgan_orig.gan import GAN, NOISE_TYPES
+
+__all__ = [
+    "GENERATORS",
+    "DISCRIMINATORS",
+    "OPTIMIZERS",
+    "STRATEGIES",
+    "validate_config",
+    "make_strategy",
+    "steps_per_epoch",
+    "build_gan",
+    "training_dataset",
+    "train_and_evaluate",
+    "load_gan_from_workdir",
+    "workdir_paths",
+]
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+# ------------------------------------------------------------------------------------ networks
+# Each builder: (config, data_info, output_bias or None) -> keras.Model. A network name is valid for
+# the data kinds listed; the generator's output range decides how images are scaled.
+def _paper_generator(config, info, output_bias):
+    m = config.model
+    return networks.paper_generator(
+        latent_dim=m.latent_dim,
+        hidden_units=tuple(m.g_hidden_units),
+        output_shape=info.shape,
+        output_bias=output_bias,
+        init_scale=m.g_init_scale,
+        seed=config.seed,
+    )
+
+
+def _mlp_generator(config, info, output_bias):
+    del output_bias  # linear output: no data-dependent bias
+    m = config.model
+    return networks.mlp_generator(
+        latent_dim=m.latent_dim,
+        output_dim=int(np.prod(info.shape)),
+        hidden_units=tuple(m.g_hidden_units),
+        batch_norm=m.g_batch_norm,
+        seed=config.seed,
+    )
+
+
+def _paper_discriminator(config, info):
+    m = config.model
+    return networks.paper_discriminator(
+        input_shape=info.shape,
+        units=m.d_units,
+        pieces=m.d_pieces,
+        num_layers=m.d_layers,
+        input_keep=m.d_input_keep,
+        hidden_keep=m.d_hidden_keep,
+        init_scale=m.d_init_scale,
+        seed=config.seed + 1000,
+    )
+
+
+def _maxout_discriminator(config, info):
+    m = config.model
+    return networks.maxout_discriminator(
+        input_dim=int(np.prod(info.shape)),
+        units=m.d_units,
+        pieces=m.d_pieces,
+        num_layers=m.d_layers,
+        seed=config.seed + 1000,
+    )
+
+
+# name -> (builder, data kinds it handles, output value range)
+GENERATORS = {
+    "paper": (_paper_generator, ("image",), (0.0, 1.0)),
+    "mlp": (_mlp_generator, ("points",), None),
+}
+# name -> (builder, data kinds it handles)
+DISCRIMINATORS = {
+    "paper": (_paper_discriminator, ("image", "points")),
+    "maxout": (_maxout_discriminator, ("points",)),
+}
+
+
+# ------------------------------------------------------------------------------------ optimizers
+def _adam(opt, lr, steps, name):
+    del steps
+    return keras.optimizers.Adam(lr, beta_1=opt.beta_1, beta_2=opt.beta_2, name=name)
+
+
+def _sgd(opt, lr, steps, name):
+    del steps
+    return keras.optimizers.SGD(lr, momentum=opt.momentum, name=name)
+
+
+def _paper_sgd(opt, lr, steps, name):
+    start, end = opt.momentum_ramp_epochs
+    return schedules.paper_sgd(
+        steps,
+        learning_rate=lr,
+        decay_factor=opt.lr_decay,
+        min_learning_rate=opt.min_learning_rate,
+        initial_momentum=opt.momentum,
+        final_momentum=opt.final_momentum,
+        ramp_start_epoch=start,
+        ramp_end_epoch=end,
+        name=name,
+    )
+
+
+# name -> (optimizer config, learning rate, steps per epoch, name) -> optimizer
+OPTIMIZERS = {"adam": _adam, "sgd": _sgd, "paper_sgd": _paper_sgd}
+
+
+# ------------------------------------------------------------------------------------ validation
+def _get(config, dotted):
+    node = config
+    for part in dotted.split("."):
+        if not hasattr(node, "keys") or part not in node.keys():
+            raise KeyError(dotted)
+        node = node[part]
+    return node
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+_REQUIRED = (
+    "seed",
+    "data.name",
+    "data.data_dir",
+    "data.limit",
+    "model.generator",
+    "model.discriminator",
+    "model.latent_dim",
+    "model.noise",
+    "model.g_hidden_units",
+    "model.d_units",
+    "model.d_pieces",
+    "model.d_layers",
+    "loss.name",
+    "loss.label_smoothing",
+    "optimizer.name",
+    "optimizer.d_learning_rate",
+    "optimizer.g_learning_rate",
+    "train.epochs",
+    "train.batch_size",
+    "train.steps_per_epoch",
+    "train.d_steps",
+    "train.log_every_steps",
+)
+
+
+def validate_config(config, num_replicas=1):
+    """Checks a training config before anything is loaded or built.
+
+    The single validation entry point of the training program: every problem found is reported
+    at once, each naming the field, the value received and the valid choices.
+
+    Args:
+      config: an `ml_collections.ConfigDict` (or nested dict) as returned by `configs/*.py`.
+      num_replicas: replicas in sync; the global minibatch must divide evenly among them.
+
+    Raises:
+      ValueError: listing every invalid field.
+    """
+    problems = []
+    missing = []
+    for key in _REQUIRED:
+        try:
+            _get(config, key)
+        except KeyError:
+            missing.append(key)
+    if missing:
+        raise ValueError(f"Config is missing required fields: {missing}.")
+
+    def check(ok, message):
+        if not ok:
+            problems.append(message)
+
+    def choice(key, valid):
+        value = _get(config, key)
+        check(
+            isinstance(value, str) and value in valid,
+            f"{key}: unknown value {value!r}. Valid choices: {sorted(valid)}.",
+        )
+        return value if isinstance(value, str) and value in valid else None
+
+    def positive_int(key, minimum=1):
+        value = _get(config, key)
+        check(
+            _is_int(value) and value >= minimum,
+            f"{key} must be an integer >= {minimum}. Received: {key}={value!r}",
+        )
+
+    def positive_number(key):
+        value = _get(config, key)
+        check(
+            _is_number(value) and np.isfinite(value) and value > 0,
+            f"{key} must be a finite number > 0. Received: {key}={value!r}",
+        )
+
+    check(_is_int(config.seed), f"seed must be an integer. Received: seed={config.seed!r}")
+    dataset = choice("data.name", data_lib.DATASETS)
+    generator = choice("model.generator", GENERATORS)
+    discriminator = choice("model.discriminator", DISCRIMINATORS)
+    choice("model.noise", NOISE_TYPES)
+    choice("loss.name", losses_lib.LOSSES)
+    choice("optimizer.name", OPTIMIZERS)
+    check(
+        isinstance(config.data.data_dir, str),
+        f"data.data_dir must be a string ('' for the defaults). Received: {config.data.data_dir!r}",
+    )
+    positive_int("data.limit", minimum=0)
+    positive_int("model.latent_dim")
+    positive_int("model.d_units")
+    positive_int("model.d_pieces")
+    positive_int("model.d_layers")
+    units = config.model.g_hidden_units
+    check(
+        isinstance(units, (tuple, list)) and all(_is_int(u) and u >= 1 for u in units),
+        f"model.g_hidden_units must be a tuple of integers >= 1. Received: {units!r}",
+    )
+    smoothing = config.loss.label_smoothing
+    check(
+        _is_number(smoothing) and 0.0 <= smoothing < 1.0,
+        f"loss.label_smoothing must be in [0, 1). Received: loss.label_smoothing={smoothing!r}",
+    )
+    positive_number("optimizer.d_learning_rate")
+    positive_number("optimizer.g_learning_rate")
+    positive_int("train.epochs")
+    positive_int("train.batch_size")
+    positive_int("train.steps_per_epoch", minimum=0)
+    positive_int("train.d_steps")
+    positive_int("train.log_every_steps", minimum=0)
+    batch = config.train.batch_size
+    if _is_int(batch) and batch >= 1 and int(num_replicas) > 1:
+        check(
+            batch % int(num_replicas) == 0,
+            f"train.batch_size={batch} (the global minibatch) must be divisible by the "
+            f"{num_replicas} replicas in sync.",
+        )
+    if dataset and generator:
+        kind = data_lib.info(dataset).kind
+        kinds = GENERATORS[generator][1]
+        check(
+            kind in kinds,
+            f"model.generator={generator!r} cannot generate {kind} data ({dataset!r}). Generators "
+            f"for {kind} data: {sorted(n for n, v in GENERATORS.items() if kind in v[1])}.",
+        )
+    if dataset and discriminator:
+        kind = data_lib.info(dataset).kind
+        kinds = DISCRIMINATORS[discriminator][1]
+        check(
+            kind in kinds,
+            f"model.discriminator={discriminator!r} cannot take {kind} data ({dataset!r}). "
+            "Discriminators for "
+            f"{kind} data: {sorted(n for n, v in DISCRIMINATORS.items() if kind in v[1])}.",
+        )
+    if problems:
+        raise ValueError("Invalid config:\n  - " + "\n  - ".join(problems))
+
+
+# ------------------------------------------------------------------------------------ strategy
+def make_strategy(name="default"):
+    """A `tf.distribute.Strategy` by name: one of `STRATEGIES`.
+
+    "default" is the no-op default strategy (one device); "mirrored" all local GPUs (or CPU);
+    "multi_worker" reads the cluster from `TF_CONFIG`; "tpu" connects to the TPU named by the
+    environment (`TPU_NAME`, or a local TPU VM).
+    """
+    if isinstance(name, tf.distribute.Strategy):
+        return name
+    if name is None or name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(os.environ.get("TPU_NAME", ""))
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"Unknown strategy {name!r}. Valid choices: {list(STRATEGIES)}.")
+
+
+# ------------------------------------------------------------------------------------ building
+def steps_per_epoch(config, num_examples):
+    """Steps in one epoch: whole batches of `d_steps * batch_size` examples, capped by
+    `train.steps_per_epoch` when that is > 0."""
+    per_step = config.train.d_steps * config.train.batch_size
+    steps = num_examples // per_step
+    if config.train.steps_per_epoch > 0:
+        steps = min(steps, config.train.steps_per_epoch)
+    if steps < 1:
+        raise ValueError(
+            f"One step needs d_steps * batch_size = {per_step} examples but the data has "
+            f"{num_examples}. Lower train.batch_size or raise data.limit."
+        )
+    return steps
+
+
+def _value_range(config):
+    value_range = GENERATORS[config.model.generator][2]
+    return (0.0, 1.0) if value_range is None else value_range
+
+
+def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None):
+    """Builds and compiles the `GAN` a config describes, inside `strategy.scope()` if given.
+
+    Args:
+      config: a validated config.
+      strategy: a `tf.distribute.Strategy` or None (default strategy).
+      train_images: training images (uint8 `[n, H, W, C]`) for a data-dependent init (the paper
+        generator's output bias = logit of the mean pixel, `model.output_bias="pixel_mean"`); None
+        gives a zero bias (fine when weights are restored from a checkpoint next).
+      num_steps_per_epoch: steps per epoch, for schedules counted in epochs (paper SGD's momentum
+        ramp); default: computed from the dataset's size and the config.
+
+    Returns:
+      A compiled `tfgan_orig.GAN`.
+    """
+    info = data_lib.info(config.data.name)
+    if num_steps_per_epoch is None:
+        n = info.num_train if config.data.limit <= 0 else min(info.num_train, config.data.limit)
+        num_steps_per_epoch = steps_per_epoch(config, n)
+    output_bias = None
+    if (
+        train_images is not None
+        and info.kind == "image"
+        and config.model.get("output_bias", "zeros") == "pixel_mean"
+    ):
+        output_bias = networks.pixel_mean_logit_bias(np.asarray(train_images, np.float32) / 255.0)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        keras.utils.set_random_seed(config.seed)
+        generator = GENERATORS[config.model.generator][0](config, info, output_bias)
+        discriminator = DISCRIMINATORS[config.model.discriminator][0](config, info)
+        gan = GAN(
+            generator,
+            discriminator,
+            latent_dim=config.model.latent_dim,
+            d_steps=config.train.d_steps,
+            noise=config.model.noise,
+            seed=config.seed,
+        )
+        opt = config.optimizer
+        make_opt = OPTIMIZERS[opt.name]
+        gan.compile(
+            d_optimizer=make_opt(opt, opt.d_learning_rate, num_steps_per_epoch, "d_optimizer"),
+            g_optimizer=make_opt(opt, opt.g_learning_rate, num_steps_per_epoch, "g_optimizer"),
+            loss=config.loss.name,
+            label_smoothing=config.loss.label_smoothing,
+            steps_per_execution=config.train.get("steps_per_execution", 1),
+            jit_compile=config.train.get("jit_compile", False),
+        )
+    return gan
+
+
+def training_dataset(
+    x, batch_size, num_steps, seed, start_epoch, end_epoch, value_range=None, labels=None
+):
+    """The batches of epochs `[start_epoch, end_epoch)`, in an order fixed by (seed, epoch).
+
+    Epoch e yields `num_steps` batches: the first `num_steps * batch_size` indices of
+    `stateless_shuffle(range(n), seed=(seed, e))`, so any epoch can be replayed alone (resume).
+
+    Args:
+      x: uint8 images `[n, H, W, C]` (scaled to `value_range` per batch) or float32 points `[n, d]`.
+      batch_size: examples per batch (d_steps x global minibatch).
+      num_steps: batches per epoch.
+      seed: int.
+      start_epoch, end_epoch: epoch range.
+      value_range: pixel range for images; None leaves `x` as it is (points).
+      labels: optional int labels `[n]`; then batches are `(x, labels)`.
+
+    Returns:
+      A `tf.data.Dataset` of exactly `(end_epoch - start_epoch) * num_steps` batches.
+    """
+    n = len(x)
+    take = int(num_steps) * int(batch_size)
+    if take > n:
+        raise ValueError(f"{num_steps} steps of {batch_size} need {take} examples; have {n}.")
+    x_t = tf.constant(x)
+    y_t = None if labels is None else tf.constant(labels, tf.int32)
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int32), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order[:take]).batch(batch_size, drop_remainder=True)
+
+    def load(idx):
+        xb = tf.gather(x_t, idx)
+        if value_range is not None:
+            lo, hi = value_range
+            xb = tf.cast(xb, tf.float32) * ((hi - lo) / 255.0) + lo
+        return xb if y_t is None else (xb, tf.gather(y_t, idx))
+
+    ds = tf.data.Dataset.range(int(start_epoch), int(end_epoch)).flat_map(epoch_batches)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ------------------------------------------------------------------------------------ workdir
+def workdir_paths(workdir):
+    """The workdir layout as a dict of absolute paths."""
+    workdir = os.path.abspath(workdir)
+    return {
+        "workdir": workdir,
+        "config": os.path.join(workdir, "config.json"),
+        "tensorboard": os.path.join(workdir, "tensorboard"),
+        "checkpoints": os.path.join(workdir, "checkpoints"),
+        "samples": os.path.join(workdir, "samples"),
+        "export": os.path.join(workdir, "export", "generator"),
+    }
+
+
+def _config_json(config):
+    to_dict = getattr(config, "to_dict", None)
+    return json.dumps(to_dict() if to_dict else dict(config), indent=2, sort_keys=True, default=str)
+
+
+def _write_text(path, text):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _latest_export(export_dir):
+    if not os.path.isdir(export_dir):
+        return None
+    versions = [int(d) for d in os.listdir(export_dir) if d.isdigit()]
+    return os.path.join(export_dir, str(max(versions))) if versions else None
+
+
+def load_config(workdir):
+    """The `ml_collections.ConfigDict` a run saved in `WORKDIR/config.json`."""
+    import ml_collections
+
+    path = workdir_paths(workdir)["config"]
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir?")
+    with open(path) as f:
+        raw = json.load(f)
+
+    def tuples(node):  # JSON turned tuples into lists; configs use tuples
+        if isinstance(node, dict):
+            return {k: tuples(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return tuple(tuples(v) for v in node)
+        return node
+
+    return ml_collections.ConfigDict(tuples(raw))
+
+
+def load_gan_from_workdir(workdir, with_optimizers=False):
+    """Rebuilds a run's GAN from `WORKDIR/config.json` and restores its newest checkpoint.
+
+    No training data is read. Raises `FileNotFoundError` if the workdir has no checkpoint.
+
+    Args:
+      workdir: a training workdir.
+      with_optimizers: also restore both optimizers' state (to continue training by hand).
+
+    Returns:
+      The `tfgan_orig.GAN` with the newest checkpoint's weights (`gan.restored_epoch` set).
+    """
+    config = load_config(workdir)
+    validate_config(config)
+    gan = build_gan(config, None, train_images=None, num_steps_per_epoch=1)
+    paths = workdir_paths(workdir)
+    ckpt = checkpoints_lib.TrainingCheckpoint(
+        gan, paths["checkpoints"], with_optimizers=with_optimizers
+    )
+    path = ckpt.restore_latest(expect_partial=not with_optimizers)
+    if path is None:
+        raise FileNotFoundError(f"No checkpoint in {paths['checkpoints']}.")
+    gan.restored_epoch = ckpt.restored_epoch
+    logging.info("Loaded %s (epoch %d).", path, gan.restored_epoch)
+    return gan
+
+
+# ------------------------------------------------------------------------------------ training
+def train_and_evaluate(config, workdir, strategy=None):
+    """Trains the GAN a config describes, writing the workdir layout; resumes if interrupted.
+
+    Args:
+      config: an `ml_collections.ConfigDict` (see `configs/default.py`).
+      workdir: output directory (created if needed).
+      strategy: a `tf.distribute.Strategy`, a name in `STRATEGIES`, or None (default strategy).
+
+    Returns:
+      A dict: `workdir`, `tensorboard`, `checkpoint` (newest path), `sample_png` (newest picture),
+      `export` (SavedModel version path or None), `start_epoch` (0 if fresh), `epochs`,
+      `steps_per_epoch`, `history` (per-epoch metrics of this invocation), `seconds`.
+    """
+    strategy = make_strategy(strategy)
+    validate_config(config, num_replicas=strategy.num_replicas_in_sync)
+    if config.train.get("deterministic", False):
+        tf.config.experimental.enable_op_determinism()
+    chief = checkpoints_lib.is_chief(strategy)
+    paths = workdir_paths(workdir)
+    if chief:
+        for key in ("tensorboard", "checkpoints", "samples"):
+            os.makedirs(paths[key], exist_ok=True)
+        _write_text(paths["config"], _config_json(config))
+
+    info = data_lib.info(config.data.name)
+    x, y = data_lib.load_arrays(
+        config.data.name, "train", config.data.data_dir or None, seed=config.seed
+    )
+    if config.data.limit > 0:
+        x = x[: config.data.limit]
+    num_steps = steps_per_epoch(config, len(x))
+    epochs = config.train.epochs
+    step_batch = config.train.d_steps * config.train.batch_size
+
+    gan = build_gan(config, strategy, train_images=x, num_steps_per_epoch=num_steps)
+    ckpt = checkpoints_lib.TrainingCheckpoint(
+        gan, paths["checkpoints"], max_to_keep=config.train.get("max_checkpoints", 3),
+        strategy=strategy,
+    )
+    restored = ckpt.restore_latest()
+    start_epoch = ckpt.restored_epoch if restored else 0
+    if restored:
+        logging.info(
+            "Resuming from checkpoint %s: %d of %d epochs done (step %d).",
+            restored, start_epoch, epochs, int(gan.step_counter.numpy()),
+        )
+        print(f"Resuming from {restored} (epoch {start_epoch}/{epochs}).", flush=True)
+    else:
+        logging.info("No checkpoint in %s: starting from scratch.", paths["checkpoints"])
+
+    value_range = _value_range(config) if info.kind == "image" else None
+    summaries = callbacks_lib.TrainingSummaries(
+        paths["tensorboard"],
+        paths["samples"],
+        steps_per_epoch=num_steps,
+        images_per_step=step_batch,
+        log_every_steps=config.train.log_every_steps,
+        hparams=callbacks_lib.flatten_hparams(config),
+        num_samples=config.train.get("num_samples", 64 if info.kind == "image" else 2500),
+        sample_seed=config.train.get("sample_seed", 1234),
+        value_range=value_range or (0.0, 1.0),
+        modes=data_lib.MIXTURES[config.data.name][0]() if config.data.name in data_lib.MIXTURES
+        else None,
+        chief=chief,
+    )
+    history = {}
+    started = time.perf_counter()
+    if start_epoch < epochs:
+        ds = training_dataset(
+            x, step_batch, num_steps, config.seed, start_epoch, epochs, value_range=value_range
+        )
+        result = gan.fit(
+            ds,
+            epochs=epochs,
+            initial_epoch=start_epoch,
+            steps_per_epoch=num_steps,
+            callbacks=[summaries, callbacks_lib.CheckpointEachEpoch(ckpt)],
+            verbose=config.train.get("verbose", 1),
+        )
+        history = {k: [float(np.asarray(v).reshape(-1)[0]) for v in vals]
+                   for k, vals in result.history.items()}
+    else:
+        print(f"Training already complete ({start_epoch}/{epochs} epochs): nothing to do.",
+              flush=True)
+    seconds = time.perf_counter() - started
+
+    export_path = _latest_export(paths["export"])
+    if chief and config.train.get("export", True) and (export_path is None or history):
+        from tfgan_orig import export as export_lib  # SavedModel code, only needed at the end
+
+        export_path = export_lib.export_generator(gan, paths["export"])
+        logging.info("Exported the generator to %s", export_path)
+    sample_png = os.path.join(paths["samples"], "latest.png")
+    return {
+        "workdir": paths["workdir"],
+        "tensorboard": paths["tensorboard"],
+        "checkpoint": tf.train.latest_checkpoint(paths["checkpoints"]),
+        "sample_png": sample_png if os.path.exists(sample_png) else None,
+        "export": export_path,
+        "start_epoch": start_epoch,
+        "epochs": epochs,
+        "steps_per_epoch": num_steps,
+        "history": history,
+        "seconds": seconds,
+    }
