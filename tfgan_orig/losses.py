@@ -6,6 +6,8 @@ of that vector; `tfgan_orig.GAN` reduces it as `sum / global_batch` so that the 
 of `tf.distribute` gives exactly the single-device gradient.
 
 Notation: `r` = D's logit on a real example, `f` = D's logit on a generated one, `D(.) = sigmoid(.)`.
+For the Wasserstein, least-squares, hinge and EBGAN families D's output is not a logit but a raw
+score (or an energy); `r` and `f` then denote that raw output.
 Stable forms use `log sigmoid(x) = -softplus(-x)` and `log(1 - sigmoid(x)) = -softplus(x)`.
 
 The tutorial (Goodfellow 2016) writes `J(D)` and the generator costs with a factor 1/2; it is dropped
@@ -22,6 +24,18 @@ __all__ = [
     "minimax_generator_loss",
     "non_saturating_generator_loss",
     "maximum_likelihood_generator_loss",
+    "wasserstein_discriminator_loss",
+    "wasserstein_generator_loss",
+    "gradient_penalty",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "ebgan_discriminator_loss",
+    "ebgan_generator_loss",
+    "auxiliary_classifier_loss",
+    "CROSS_ENTROPY_LOSSES",
+    "SMOOTHABLE_LOSSES",
     "get",
 ]
 
@@ -96,12 +110,144 @@ def maximum_likelihood_generator_loss(fake_logits, max_logit=30.0):
     return -tf.exp(tf.minimum(_flat(fake_logits), max_logit))
 
 
+# ---------------------------------------------------------------------------------------------------
+# Wasserstein GAN (Arjovsky et al. 2017) and WGAN-GP (Gulrajani et al. 2017).
+# D is a critic: its output is a real-valued score, not a logit; higher = "more real".
+# ---------------------------------------------------------------------------------------------------
+
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """The critic descends `L_D = D(G(z)) - D(x) = f - r` (i.e. ascends `E D(x) - E D(G(z))`).
+
+    Minimising its mean over a 1-Lipschitz critic (weight clipping: `GAN.compile(clip_value=c)`;
+    or the gradient penalty: `GAN.compile(gradient_penalty_weight=lambda)`) estimates the negative
+    Wasserstein-1 distance between the data and the generator.
+    """
+    return _flat(fake_logits) - _flat(real_logits)
+
+
+def wasserstein_generator_loss(fake_logits):
+    """The generator descends `L_G = -D(G(z)) = -f`."""
+    return -_flat(fake_logits)
+
+
+def gradient_penalty(gradients, epsilon=1e-10):
+    """WGAN-GP's per-example penalty without its weight: `(sqrt(||g||^2 + epsilon) - 1)^2`.
+
+    `g` is the gradient of the critic's output with respect to its input at
+    `x_hat = alpha x + (1 - alpha) G(z)`, `alpha ~ U(0, 1)` per example (`GAN` draws alpha and
+    computes g). The `epsilon` inside the square root keeps the penalty's own gradient finite where
+    `g = 0` (the bare `sqrt` of the keras-io example gives NaN there).
+
+    Args:
+      gradients: `[batch, ...]`, one input gradient per example.
+      epsilon: added to the squared norm.
+
+    Returns:
+      float32 [batch].
+    """
+    g = tf.cast(gradients, tf.float32)
+    sq = tf.reduce_sum(tf.reshape(tf.square(g), [tf.shape(g)[0], -1]), axis=1)
+    return tf.square(tf.sqrt(sq + epsilon) - 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Least squares GAN (Mao et al. 2017), the a = 0, b = 1, c = 1 coding, on D's raw output.
+# ---------------------------------------------------------------------------------------------------
+
+
+def least_squares_discriminator_loss(real_logits, fake_logits, real_target=1.0):
+    """`L_D = 1/2 (D(x) - b)^2 + 1/2 D(G(z))^2`, b = `real_target` (1; 0.9 = one-sided smoothing).
+
+    D's output is used raw (no sigmoid); the fake target is a = 0.
+    """
+    r, f = _flat(real_logits), _flat(fake_logits)
+    return 0.5 * tf.square(r - real_target) + 0.5 * tf.square(f)
+
+
+def least_squares_generator_loss(fake_logits):
+    """`L_G = 1/2 (D(G(z)) - 1)^2` (c = 1)."""
+    return 0.5 * tf.square(_flat(fake_logits) - 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hinge loss (Lim & Ye 2017; Miyato et al. 2018, with spectral normalization).
+# ---------------------------------------------------------------------------------------------------
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """`L_D = max(0, 1 - r) + max(0, 1 + f)`: D pushes real scores above +1, fakes below -1."""
+    r, f = _flat(real_logits), _flat(fake_logits)
+    return tf.nn.relu(1.0 - r) + tf.nn.relu(1.0 + f)
+
+
+def hinge_generator_loss(fake_logits):
+    """`L_G = -f` (G raises D's score on its samples)."""
+    return -_flat(fake_logits)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Energy-based GAN (Zhao et al. 2016; tutorial section 5). D's output is an energy (e.g. the
+# reconstruction error of `networks.ebgan_discriminator`), low for real data.
+# ---------------------------------------------------------------------------------------------------
+
+
+def ebgan_discriminator_loss(real_energy, fake_energy, margin=1.0):
+    """`J(D) = D(x) + max(m - D(G(z)), 0)`, m = `margin` > 0.
+
+    D lowers the energy of real data and raises that of samples, but only up to the margin:
+    a sample whose energy is already >= m contributes no gradient.
+    """
+    r, f = _flat(real_energy), _flat(fake_energy)
+    return r + tf.nn.relu(margin - f)
+
+
+def ebgan_generator_loss(fake_energy):
+    """`J(G) = D(G(z))`: G lowers the energy of its samples."""
+    return _flat(fake_energy)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Auxiliary classifier (AC-GAN, Odena et al. 2017): class log-likelihood term added to D and G.
+# ---------------------------------------------------------------------------------------------------
+
+
+def auxiliary_classifier_loss(labels, class_logits):
+    """`L_C = -log softmax(c)[y]`, the cross-entropy of the class head `c` for labels `y`.
+
+    AC-GAN adds it (on real and generated examples) to D's loss and (on generated examples) to
+    G's loss.
+
+    Args:
+      labels: int `[batch]`.
+      class_logits: `[batch, num_classes]`.
+
+    Returns:
+      float32 [batch].
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(tf.reshape(labels, [-1]), tf.int32),
+        logits=tf.cast(class_logits, tf.float32),
+    )
+
+
 # name -> (discriminator loss, generator loss). `GAN.compile(loss=name)` looks names up here.
 LOSSES = {
     "minimax": (minimax_discriminator_loss, minimax_generator_loss),
     "non_saturating": (minimax_discriminator_loss, non_saturating_generator_loss),
     "maximum_likelihood": (minimax_discriminator_loss, maximum_likelihood_generator_loss),
+    "wasserstein": (wasserstein_discriminator_loss, wasserstein_generator_loss),
+    "least_squares": (least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
+    "ebgan": (ebgan_discriminator_loss, ebgan_generator_loss),
 }
+
+# Losses whose D output is a logit of P(real): their d_real / d_fake metrics are sigmoid means.
+# For the others the metrics are the mean raw output (critic score, LS output, energy).
+CROSS_ENTROPY_LOSSES = ("minimax", "non_saturating", "maximum_likelihood")
+
+# Losses that take a `real_target` (one-sided label smoothing).
+SMOOTHABLE_LOSSES = CROSS_ENTROPY_LOSSES + ("least_squares",)
 
 
 def get(name):
