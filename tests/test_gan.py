@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TWO_CPUS
+from conftest import TWO_CPUS, mirrored_strategy
 
 import tfgan_orig
 from tfgan_orig import networks
@@ -186,7 +186,7 @@ def _two_runs(loss):
         history = gan.fit(ds, epochs=2, verbose=0).history
         return weights(gan.generator) + weights(gan.discriminator), history
 
-    return run(tf.distribute.get_strategy()), run(tf.distribute.MirroredStrategy(TWO_CPUS))
+    return run(tf.distribute.get_strategy()), run(mirrored_strategy())
 
 
 def test_two_replicas_give_the_single_device_weights_and_logs():
@@ -198,7 +198,7 @@ def test_two_replicas_give_the_single_device_weights_and_logs():
 
 
 def test_replicas_draw_different_noise():
-    strategy = tf.distribute.MirroredStrategy(TWO_CPUS)
+    strategy = mirrored_strategy()
     with strategy.scope():
         g, d = tiny_nets()
         gan = tfgan_orig.GAN(g, d, 4, seed=1)

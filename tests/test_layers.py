@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TWO_CPUS
+from conftest import TWO_CPUS, mirrored_strategy
 
 from tfgan_orig.layers import Maxout, ReplicaDropout
 
@@ -58,7 +58,7 @@ def test_dropout_keeps_expected_fraction_and_scales():
 
 
 def test_dropout_masks_differ_between_replicas():
-    strategy = tf.distribute.MirroredStrategy(TWO_CPUS)
+    strategy = mirrored_strategy()
     with strategy.scope():
         layer = ReplicaDropout(0.5, seed=3)
 
