@@ -98,8 +98,14 @@ def kl_divergence(p, q, x):
 
 def jensen_shannon(p, q, x):
     """`JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2`, `m = (p + q) / 2`; in nats, in [0, log 2]."""
-    m = 0.5 * (np.asarray(p, np.float64) + np.asarray(q, np.float64))
-    return 0.5 * kl_divergence(p, m, x) + 0.5 * kl_divergence(q, m, x)
+    p = np.asarray(p, np.float64)
+    q = np.asarray(q, np.float64)
+    # p log(p / m) = p log(2 p / (p + q)): written with p + q, which cannot underflow to 0 where
+    # p > 0 as m = (p + q) / 2 can for subnormal densities.
+    total = p + q
+    terms = 0.5 * (_xlogy_ratio(p, total) + _xlogy_ratio(q, total)) + 0.5 * total * math.log(2.0)
+    # JSD >= 0; for p == q the integral is 0 up to rounding (~1e-17), which may be negative.
+    return max(0.0, float(np.trapezoid(terms, x)))
 
 
 def virtual_training_criterion(p_data, p_g, x):
