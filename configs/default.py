@@ -63,4 +63,5 @@ def get_config():
     config.train.jit_compile = False  # XLA (single device only)
     config.train.verbose = 1  # Keras progress: 1 = bar, 2 = one line per epoch, 0 = silent
     config.train.export = True  # export the generator SavedModel at the end
+    config.train.time_limit_minutes = 0.0  # stop at an epoch end before this; 0 = no limit
     return config

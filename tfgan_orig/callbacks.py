@@ -34,7 +34,13 @@ from absl import logging
 
 from tfgan_orig import images as images_lib
 
-__all__ = ["TrainingSummaries", "CheckpointEachEpoch", "flatten_hparams", "learning_rate"]
+__all__ = [
+    "TrainingSummaries",
+    "CheckpointEachEpoch",
+    "TimeLimit",
+    "flatten_hparams",
+    "learning_rate",
+]
 
 _METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
 
@@ -229,3 +235,35 @@ class CheckpointEachEpoch(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.training_checkpoint.save(int(epoch) + 1)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training at an epoch end when the next epoch would end past `minutes` of training.
+
+    The estimate is the mean epoch time of this invocation so far. Training state is checkpointed
+    at every epoch end, so re-running the command continues where the limit stopped it.
+    Single-process runs only: under multi-worker training each worker would decide on its own
+    clock and the workers could disagree.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = 60.0 * float(minutes)
+        self.stopped_at_epoch = None
+        self._start = None
+        self._epochs = 0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epochs += 1
+        elapsed = time.perf_counter() - self._start
+        if elapsed + elapsed / self._epochs > self.seconds:
+            self.model.stop_training = True
+            self.stopped_at_epoch = int(epoch) + 1
+            logging.info(
+                "Time limit: %.0f s used, another epoch would pass %.0f s; stopping after epoch %d.",
+                elapsed, self.seconds, self.stopped_at_epoch,
+            )

@@ -37,10 +37,14 @@ def main(argv):
     from tfgan_orig import train_lib  # imported here so --help is instant
 
     logging.info("Config:\n%s", FLAGS.config)
-    result = train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, strategy=FLAGS.strategy)
+    try:
+        result = train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, strategy=FLAGS.strategy)
+    except train_lib.ConfigError as e:  # a clear message, not a traceback
+        sys.exit(f"FATAL {e}")
     lines = [
         "",
-        f"Done: {result['epochs']} epochs in {result['workdir']}",
+        f"Done: {result['stopped_at_epoch'] or result['epochs']} of {result['epochs']} epochs "
+        f"in {result['workdir']}",
         f"  samples (PNG grid):  {result['sample_png']}",
         f"  TensorBoard logs:    {result['tensorboard']}",
         f"      view with:       tensorboard --logdir {result['tensorboard']}",
@@ -50,9 +54,26 @@ def main(argv):
     print("\n".join(lines), flush=True)
 
 
+def parse_flags(argv):
+    """absl's flag parsing, with config-override mistakes reported in one line, not a traceback.
+
+    ml_collections raises `AttributeError` for an unknown field (with a "Did you mean" hint) and
+    flags errors for values of the wrong type.
+    """
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        sys.exit(f"FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull for help.")
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        message = str(e).replace("\\n", " ").replace("\n", " ").replace("\\", "")
+        if len(message) > 1 and message[0] == message[-1] == "'":
+            message = message[1:-1]
+        sys.exit(f"FATAL Unknown config field or bad value: {message}")
+
+
 def run():
     """Console-script entry point (`tfgan-train`)."""
-    app.run(main, argv=sys.argv)
+    app.run(main, argv=sys.argv, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

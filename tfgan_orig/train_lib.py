@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -37,6 +38,7 @@ from tfgan_orig import networks, schedules
 from tfgan_orig.gan import GAN, NOISE_TYPES
 
 __all__ = [
+    "ConfigError",
     "GENERATORS",
     "DISCRIMINATORS",
     "OPTIMIZERS",
@@ -52,6 +54,10 @@ __all__ = [
 ]
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+class ConfigError(ValueError):
+    """An invalid training config (raised by `validate_config` before any work starts)."""
 
 
 # ------------------------------------------------------------------------------------ networks
@@ -203,7 +209,7 @@ def validate_config(config, num_replicas=1):
       num_replicas: replicas in sync; the global minibatch must divide evenly among them.
 
     Raises:
-      ValueError: listing every invalid field.
+      ConfigError: (a `ValueError`) listing every invalid field.
     """
     problems = []
     missing = []
@@ -213,7 +219,7 @@ def validate_config(config, num_replicas=1):
         except KeyError:
             missing.append(key)
     if missing:
-        raise ValueError(f"Config is missing required fields: {missing}.")
+        raise ConfigError(f"Config is missing required fields: {missing}.")
 
     def check(ok, message):
         if not ok:
@@ -299,7 +305,7 @@ def validate_config(config, num_replicas=1):
             f"{kind} data: {sorted(n for n, v in DISCRIMINATORS.items() if kind in v[1])}.",
         )
     if problems:
-        raise ValueError("Invalid config:\n  - " + "\n  - ".join(problems))
+        raise ConfigError("Invalid config:\n  - " + "\n  - ".join(problems))
 
 
 # ------------------------------------------------------------------------------------ strategy
@@ -536,6 +542,7 @@ def train_and_evaluate(config, workdir, strategy=None):
     Returns:
       A dict: `workdir`, `tensorboard`, `checkpoint` (newest path), `sample_png` (newest picture),
       `export` (SavedModel version path or None), `start_epoch` (0 if fresh), `epochs`,
+      `stopped_at_epoch` (set when `train.time_limit_minutes` stopped training early),
       `steps_per_epoch`, `history` (per-epoch metrics of this invocation), `seconds`.
     """
     strategy = make_strategy(strategy)
@@ -590,20 +597,28 @@ def train_and_evaluate(config, workdir, strategy=None):
         else None,
         chief=chief,
     )
+    fit_callbacks = [summaries, callbacks_lib.CheckpointEachEpoch(ckpt)]
+    time_limit = None
+    if config.train.get("time_limit_minutes", 0) > 0:
+        time_limit = callbacks_lib.TimeLimit(config.train.time_limit_minutes)
+        fit_callbacks.append(time_limit)
     history = {}
     started = time.perf_counter()
     if start_epoch < epochs:
         ds = training_dataset(
             x, step_batch, num_steps, config.seed, start_epoch, epochs, value_range=value_range
         )
-        result = gan.fit(
-            ds,
-            epochs=epochs,
-            initial_epoch=start_epoch,
-            steps_per_epoch=num_steps,
-            callbacks=[summaries, callbacks_lib.CheckpointEachEpoch(ckpt)],
-            verbose=config.train.get("verbose", 1),
-        )
+        with warnings.catch_warnings():
+            # Keras warns that shuffle=True is ignored for datasets; the order is ours, by design.
+            warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+            result = gan.fit(
+                ds,
+                epochs=epochs,
+                initial_epoch=start_epoch,
+                steps_per_epoch=num_steps,
+                callbacks=fit_callbacks,
+                verbose=config.train.get("verbose", 1),
+            )
         history = {k: [float(np.asarray(v).reshape(-1)[0]) for v in vals]
                    for k, vals in result.history.items()}
     else:
@@ -618,6 +633,13 @@ def train_and_evaluate(config, workdir, strategy=None):
         export_path = export_lib.export_generator(gan, paths["export"])
         logging.info("Exported the generator to %s", export_path)
     sample_png = os.path.join(paths["samples"], "latest.png")
+    stopped = time_limit.stopped_at_epoch if time_limit is not None else None
+    if stopped is not None and stopped < epochs:
+        print(
+            f"Time limit ({config.train.time_limit_minutes} min) reached after epoch {stopped} of "
+            f"{epochs}; run the same command again to continue.",
+            flush=True,
+        )
     return {
         "workdir": paths["workdir"],
         "tensorboard": paths["tensorboard"],
@@ -626,6 +648,7 @@ def train_and_evaluate(config, workdir, strategy=None):
         "export": export_path,
         "start_epoch": start_epoch,
         "epochs": epochs,
+        "stopped_at_epoch": stopped,
         "steps_per_epoch": num_steps,
         "history": history,
         "seconds": seconds,
