@@ -159,6 +159,17 @@ def _resolve_output_range(generator, output_range):
 
 
 # ------------------------------------------------------------------------------------ module
+def _tf_variable(variable):
+    """The `tf.Variable` behind a Keras 3 variable (TensorFlow backend)."""
+    value = getattr(variable, "value", variable)
+    if not isinstance(value, tf.Variable):
+        raise TypeError(
+            f"Cannot export variable {getattr(variable, 'path', variable)!r}: expected a Keras "
+            f"variable backed by a tf.Variable (TensorFlow backend), got {type(value).__name__}."
+        )
+    return value
+
+
 def _build_module(gan, generator, output_range, max_num):
     """A `tf.Module` holding the generator's variables and the two serving functions."""
     latent_dim = gan.latent_dim
@@ -262,7 +273,12 @@ def _build_module(gan, generator, output_range, max_num):
         )
 
     module = tf.Module(name="tfgan_generator")
-    module.generator = generator  # tracks the variables; only TF ops end up in the graph
+    # Track the generator's underlying tf.Variables, not the Keras model or Keras variables: a
+    # Keras 3 variable is saved as a *new* tf.Variable copied from the one the functions read, so
+    # the checkpoint restores into a variable nothing uses. tf.saved_model.load hides this, but a
+    # TF1 session (TF Serving, saved_model_cli) fails with "Could not find variable ..."
+    # (keras-team/keras#20095, tensorflow/tensorflow#72963).
+    module.tf_variables = [_tf_variable(v) for v in generator.variables]
     module.serve = serve
     module.generate = generate
     signatures = {
