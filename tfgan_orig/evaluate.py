@@ -6,6 +6,9 @@ reads the dataset from `DIR/config.json`, computes the requested metric groups
 
     python -m tfgan_orig.evaluate --workdir=runs/ring8 --metrics=modes
     python -m tfgan_orig.evaluate --workdir=runs/fmnist_mlp --metrics=parzen,fd,kid,pr,dc,cs
+    # the training set as "samples": the reference value of every metric
+    python -m tfgan_orig.evaluate --dataset=fashion_mnist --samples=train --metrics=parzen,fd \
+        --output=runs/reference/fashion_mnist.json
 
 `metrics.json` maps every result name (`modes_captured`, `high_quality_fraction`, `reverse_kl`,
 `parzen_ll`, `parzen_ll_stderr`, `parzen_sigma`, `frechet_distance`, `kid`, `kid_stderr`,
@@ -27,12 +30,20 @@ from tfgan_orig import evaluation
 __all__ = ["evaluate_workdir", "format_table", "main"]
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (holds config.json, checkpoints/).")
+_SAMPLES = flags.DEFINE_enum(
+    "samples",
+    "gan",
+    ["gan", "train"],
+    "What to evaluate: the workdir's GAN, or the dataset's training set as samples (reference "
+    "values; needs --dataset or --workdir, and --output when there is no workdir).",
+)
+_DATASET = flags.DEFINE_string("dataset", None, "Dataset for --samples=train without a workdir.")
 _METRICS = flags.DEFINE_string(
     "metrics",
     "auto",
     "Comma-separated metric groups or result names: "
     f"{', '.join(evaluation.METRIC_GROUPS)}, or 'all'. 'auto' = modes for 2-D mixtures, "
-    "parzen,fd,kid,pr,dc,cs for images.",
+    "parzen,fd,kid,pr,dc,cs for images; 'all' = every group that applies to the dataset.",
 )
 _FEATURE_NETWORK = flags.DEFINE_enum(
     "feature_network",
@@ -68,7 +79,7 @@ def _value_range(config):
 
 
 def evaluate_workdir(
-    workdir,
+    workdir=None,
     metrics="auto",
     feature_network="auto",
     num_samples=None,
@@ -77,8 +88,10 @@ def evaluate_workdir(
     data_dir=None,
     output=None,
     gan=None,
+    samples="gan",
+    dataset=None,
 ):
-    """Evaluates the newest checkpoint of `workdir` and writes `metrics.json`.
+    """Evaluates the newest checkpoint of `workdir` (or the training set) and writes `metrics.json`.
 
     Args:
       workdir: a training workdir (`config.json` and `checkpoints/`).
@@ -90,15 +103,27 @@ def evaluate_workdir(
       data_dir: dataset directory; default the run config's `data.data_dir`.
       output: where to write the JSON; default `WORKDIR/eval/metrics.json`.
       gan: an already restored GAN (skips `load_gan_from_workdir`).
+      samples: "gan", or "train" to score the dataset's training set in place of generated samples
+        (`tfgan_orig.evaluation.DatasetSampler`): the reference value of each metric.
+      dataset: dataset name when there is no workdir (`samples="train"` only).
 
     Returns:
       The record written to `metrics.json` (a dict).
     """
-    config_path = os.path.join(workdir, "config.json")
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(f"{config_path} not found: is {workdir!r} a training workdir?")
-    with open(config_path) as f:
-        config = json.load(f)
+    if samples not in ("gan", "train"):
+        raise ValueError(f"Unknown samples {samples!r}. Valid choices: ['gan', 'train'].")
+    config = {"data": {"name": dataset, "data_dir": ""}, "model": {}}
+    if workdir is not None:
+        config_path = os.path.join(workdir, "config.json")
+        if not os.path.exists(config_path):
+            raise FileNotFoundError(f"{config_path} not found: is {workdir!r} a training workdir?")
+        with open(config_path) as f:
+            config = json.load(f)
+    elif samples == "gan" or dataset is None or output is None:
+        raise ValueError(
+            "Without a workdir, evaluate the training set (samples='train') and give dataset and "
+            f"output. Received: samples={samples!r}, dataset={dataset!r}, output={output!r}"
+        )
     dataset = config["data"]["name"]
     if data_dir is None:
         data_dir = config["data"].get("data_dir") or None
@@ -106,8 +131,10 @@ def evaluate_workdir(
         from tfgan_orig import data as data_lib
 
         metrics = "modes" if dataset in data_lib.MIXTURES else "parzen,fd,kid,pr,dc,cs"
-    groups = evaluation.parse_metrics(metrics)
-    if gan is None:
+    evaluation.parse_metrics(metrics)  # fail on a typo before loading anything
+    if samples == "train":
+        gan = evaluation.DatasetSampler(dataset, "train", data_dir)
+    elif gan is None:
         from tfgan_orig import train_lib  # lazy: the training program pulls in a lot
 
         gan = train_lib.load_gan_from_workdir(workdir)
@@ -115,20 +142,22 @@ def evaluate_workdir(
         dataset,
         data_dir=data_dir,
         feature_network=feature_network,
-        value_range=_value_range(config),
+        value_range=(0.0, 1.0) if samples == "train" else _value_range(config),
         num_samples=num_samples,
         num_real=num_real,
         seed=seed,
     )
     started = time.perf_counter()
-    results, info = evaluator.evaluate(gan, groups)
+    results, info = evaluator.evaluate(gan, metrics)
+    groups = list(info["num_samples"])  # the groups computed, in order
     record = {name: _json_value(value) for name, value in results.items()}
     record.update(
         {
             "feature_network": info["feature_network"],
             "num_samples": info["num_samples"],
             "dataset": dataset,
-            "workdir": os.path.abspath(workdir),
+            "workdir": None if workdir is None else os.path.abspath(workdir),
+            "samples": "train set" if samples == "train" else "gan",
             "epoch": getattr(gan, "restored_epoch", None),
             "metrics": groups,
             "seed": int(seed),
@@ -169,8 +198,8 @@ def format_table(record):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not _WORKDIR.value:
-        raise app.UsageError("--workdir is required.")
+    if not _WORKDIR.value and _SAMPLES.value == "gan":
+        raise app.UsageError("--workdir is required (or --samples=train --dataset=NAME --output=PATH).")
     record = evaluate_workdir(
         _WORKDIR.value,
         metrics=_METRICS.value,
@@ -180,8 +209,11 @@ def main(argv):
         seed=_SEED.value,
         data_dir=_DATA_DIR.value,
         output=_OUTPUT.value,
+        samples=_SAMPLES.value,
+        dataset=_DATASET.value,
     )
-    print(f"{record['dataset']}, {record['workdir']} (epoch {record['epoch']}):")
+    source = "training set as samples" if _SAMPLES.value == "train" else record["workdir"]
+    print(f"{record['dataset']}, {source} (epoch {record['epoch']}):")
     print(format_table(record))
     print(f"Wrote {record['output']} ({record['seconds']} s).")
 

@@ -36,6 +36,7 @@ __all__ = [
     "METRIC_GROUPS",
     "PARZEN_SIGMAS",
     "EvaluationCallback",
+    "DatasetSampler",
     "Evaluator",
     "classifier_score",
     "density_coverage",
@@ -437,6 +438,35 @@ def _to_unit_range(images, value_range):
     return np.clip((np.asarray(images, np.float32) - lo) / (hi - lo), 0.0, 1.0)
 
 
+class DatasetSampler:
+    """Real examples in place of a generator: the reference point every metric is read against.
+
+    `generate(num)` returns the first `num` examples of `split` (images as float32 in [0, 1]), e.g.
+    the training set as "samples" for the Parzen estimate (validation uses train[50000:51000], so
+    with num <= 50,000 samples and validation never overlap) or for FD against the test set.
+    """
+
+    def __init__(self, dataset, split="train", data_dir=None):
+        self.dataset = dataset
+        self.split = split
+        self.data_dir = data_dir
+        self._x = None
+
+    def generate(self, num, seed=None):
+        """The first `num` examples (`seed` is ignored: the reference set is fixed)."""
+        del seed
+        if self._x is None:
+            x, _ = data_lib.load_arrays(self.dataset, self.split, self.data_dir)
+            if data_lib.info(self.dataset).kind == "image":
+                x = x.astype(np.float32) / 255.0
+            self._x = x
+        if int(num) > len(self._x):
+            raise ValueError(
+                f"num={num} exceeds the {len(self._x)} examples of {self.dataset!r} {self.split!r}."
+            )
+        return self._x[: int(num)]
+
+
 class Evaluator:
     """Applies metric groups to a GAN on one dataset, caching the real data and features.
 
@@ -509,6 +539,14 @@ class Evaluator:
         )
 
     @property
+    def applicable_groups(self):
+        """The groups that make sense for this dataset: no mode coverage for images, no
+        classifier score for the 2-D mixtures (their identity features have no logits)."""
+        if self.info.kind == "points":
+            return [g for g in METRIC_GROUPS if g != "cs" and (g != "modes" or self.dataset in data_lib.MIXTURES)]
+        return [g for g in METRIC_GROUPS if g != "modes"]
+
+    @property
     def feature_network_name(self):
         if self.info.kind == "points":
             return "identity"
@@ -552,13 +590,16 @@ class Evaluator:
 
         Args:
           gan: anything with `generate(num, seed=...)` returning numpy samples.
-          metrics: group names or result names, as a list or comma-separated string.
+          metrics: group names or result names, as a list or comma-separated string; "all" means
+            `applicable_groups`.
 
         Returns:
           `(results, info)`: `results` maps result names to floats; `info` holds the feature
           network name and, per group, the numbers of generated and real examples used.
         """
         groups = parse_metrics(metrics)
+        if metrics in ("all", ["all"], ("all",)):
+            groups = self.applicable_groups
         results, counts, cache = {}, {}, {}
         for group in groups:
             num = self.num_samples[group]
