@@ -112,15 +112,67 @@ def _maxout_discriminator(config, info):
     )
 
 
+# The GAN family (docs/family.md). Their config fields are optional (read with `.get`); the family
+# configs set the ones they use: model.base_filters, model.g_normalization, model.d_normalization,
+# model.vbn_reference_size, model.spectral_norm, model.minibatch_discrimination,
+# model.conditional, model.aux_classifier, model.ema_decay, loss.gradient_penalty_weight,
+# loss.clip_value, loss.ebgan_margin, loss.aux_classifier_weight, train.instance_noise_std,
+# train.instance_noise_decay_steps, train.unrolled_steps, train.unrolled_learning_rate.
+def _num_classes(config, info):
+    return info.num_classes if config.model.get("conditional", False) else None
+
+
+def _dcgan_generator(config, info, output_bias):
+    del output_bias  # tanh output: no data-dependent bias
+    m = config.model
+    return networks.dcgan_generator(
+        latent_dim=m.latent_dim,
+        output_shape=info.shape,
+        base_filters=m.get("base_filters", 64),
+        num_classes=_num_classes(config, info),
+        seed=config.seed,
+        normalization=m.get("g_normalization", "batch"),
+        reference_size=m.get("vbn_reference_size", 64),
+    )
+
+
+def _dcgan_discriminator(config, info):
+    m = config.model
+    return networks.dcgan_discriminator(
+        input_shape=info.shape,
+        base_filters=m.get("base_filters", 64),
+        num_classes=_num_classes(config, info),
+        minibatch_discrimination=m.get("minibatch_discrimination", False),
+        spectral_norm=m.get("spectral_norm", False),
+        seed=config.seed + 1000,
+        normalization=m.get("d_normalization", "batch"),
+        aux_classifier=m.get("aux_classifier", False),
+    )
+
+
+def _ebgan_discriminator(config, info):
+    m = config.model
+    return networks.ebgan_discriminator(
+        input_shape=info.shape,
+        base_filters=m.get("base_filters", 64),
+        hidden_units=tuple(m.get("ebgan_hidden_units", (256, 256))),
+        code_dim=m.get("ebgan_code_dim", 32),
+        seed=config.seed + 1000,
+    )
+
+
 # name -> (builder, data kinds it handles, output value range)
 GENERATORS = {
     "paper": (_paper_generator, ("image",), (0.0, 1.0)),
     "mlp": (_mlp_generator, ("points",), None),
+    "dcgan": (_dcgan_generator, ("image",), (-1.0, 1.0)),
 }
 # name -> (builder, data kinds it handles)
 DISCRIMINATORS = {
     "paper": (_paper_discriminator, ("image", "points")),
     "maxout": (_maxout_discriminator, ("points",)),
+    "dcgan": (_dcgan_discriminator, ("image",)),
+    "ebgan": (_ebgan_discriminator, ("image", "points")),
 }
 
 
@@ -151,7 +203,12 @@ def _paper_sgd(opt, lr, steps, name):
 
 
 # name -> (optimizer config, learning rate, steps per epoch, name) -> optimizer
-OPTIMIZERS = {"adam": _adam, "sgd": _sgd, "paper_sgd": _paper_sgd}
+def _rmsprop(opt, lr, steps, name):
+    del steps
+    return keras.optimizers.RMSprop(lr, name=name)  # WGAN (Arjovsky et al. 2017): RMSProp 5e-5
+
+
+OPTIMIZERS = {"adam": _adam, "sgd": _sgd, "paper_sgd": _paper_sgd, "rmsprop": _rmsprop}
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -280,6 +337,15 @@ def validate_config(config, num_replicas=1):
     positive_int("train.steps_per_epoch", minimum=0)
     positive_int("train.d_steps")
     positive_int("train.log_every_steps", minimum=0)
+    optional = config.train
+    if "steps_per_execution" in optional:
+        positive_int("train.steps_per_execution")
+    if "time_limit_minutes" in optional:
+        value = optional.time_limit_minutes
+        check(
+            _is_number(value) and value >= 0,
+            f"train.time_limit_minutes must be a number >= 0 (0 = no limit). Received: {value!r}",
+        )
     batch = config.train.batch_size
     if _is_int(batch) and batch >= 1 and int(num_replicas) > 1:
         check(
@@ -304,8 +370,83 @@ def validate_config(config, num_replicas=1):
             "Discriminators for "
             f"{kind} data: {sorted(n for n, v in DISCRIMINATORS.items() if kind in v[1])}.",
         )
+    _validate_family(config, dataset, check)
     if problems:
         raise ConfigError("Invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def _validate_family(config, dataset, check):
+    """Checks the optional GAN-family fields (see GENERATORS' comment) that a config sets."""
+    m, loss, train = config.model, config.loss, config.train
+
+    def number(node, key, low, low_ok=True):
+        if key not in node.keys():
+            return
+        value = node[key]
+        ok = _is_number(value) and (value >= low if low_ok else value > low)
+        check(ok, f"{key} must be a number {'>=' if low_ok else '>'} {low}. Received: {value!r}")
+
+    for key in ("ema_decay",):
+        if key in m.keys():
+            check(
+                _is_number(m[key]) and 0.0 <= m[key] < 1.0,
+                f"model.{key} must be in [0, 1) (0 = off). Received: {m[key]!r}",
+            )
+    number(m, "base_filters", 1)
+    number(m, "vbn_reference_size", 1)
+    number(loss, "gradient_penalty_weight", 0.0)
+    number(loss, "clip_value", 0.0)
+    number(loss, "ebgan_margin", 0.0, low_ok=False)
+    number(loss, "aux_classifier_weight", 0.0)
+    number(train, "instance_noise_std", 0.0)
+    number(train, "instance_noise_decay_steps", 0)
+    number(train, "unrolled_steps", 0)
+    number(train, "unrolled_learning_rate", 0.0)
+    if "g_normalization" in m.keys():
+        valid = ("batch", "layer", "virtual_batch", "none")
+        check(
+            m.g_normalization in valid,
+            f"model.g_normalization: unknown value {m.g_normalization!r}. Valid choices: {valid}.",
+        )
+    if "d_normalization" in m.keys():
+        valid = ("batch", "layer", "none")
+        check(
+            m.d_normalization in valid,
+            f"model.d_normalization: unknown value {m.d_normalization!r}. Valid choices: {valid}.",
+        )
+    smoothing = loss.label_smoothing
+    if _is_number(smoothing) and smoothing > 0 and loss.name in losses_lib.LOSSES:
+        check(
+            loss.name in losses_lib.SMOOTHABLE_LOSSES,
+            f"loss.label_smoothing={smoothing} applies to {list(losses_lib.SMOOTHABLE_LOSSES)}. "
+            f"Received: loss.name={loss.name!r}",
+        )
+    if (loss.name == "ebgan") != (m.discriminator == "ebgan") and m.discriminator in DISCRIMINATORS:
+        check(
+            False,
+            "loss.name='ebgan' and model.discriminator='ebgan' go together (the EBGAN loss needs "
+            f"an energy, not a logit). Received: loss.name={loss.name!r}, "
+            f"model.discriminator={m.discriminator!r}",
+        )
+    if dataset:
+        info = data_lib.info(dataset)
+        if m.get("conditional", False):
+            check(
+                info.num_classes is not None,
+                f"model.conditional=True needs a labeled dataset. Received: data.name={dataset!r}",
+            )
+        if m.get("aux_classifier", False):
+            check(
+                m.get("conditional", False) and m.discriminator == "dcgan",
+                "model.aux_classifier=True (AC-GAN) needs model.conditional=True and "
+                f"model.discriminator='dcgan'. Received: conditional={m.get('conditional', False)}, "
+                f"discriminator={m.discriminator!r}",
+            )
+        if info.kind == "image" and "dcgan" in (m.generator, m.discriminator):
+            try:
+                networks._dcgan_plan(info.shape)
+            except ValueError as e:
+                check(False, f"model.generator/discriminator='dcgan' on {dataset!r}: {e}")
 
 
 # ------------------------------------------------------------------------------------ strategy
@@ -329,7 +470,7 @@ def make_strategy(name="default"):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"Unknown strategy {name!r}. Valid choices: {list(STRATEGIES)}.")
+    raise ConfigError(f"Unknown strategy {name!r}. Valid choices: {list(STRATEGIES)}.")
 
 
 # ------------------------------------------------------------------------------------ building
@@ -384,6 +525,7 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
         keras.utils.set_random_seed(config.seed)
         generator = GENERATORS[config.model.generator][0](config, info, output_bias)
         discriminator = DISCRIMINATORS[config.model.discriminator][0](config, info)
+        ema_decay = config.model.get("ema_decay", 0.0)
         gan = GAN(
             generator,
             discriminator,
@@ -391,6 +533,10 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
             d_steps=config.train.d_steps,
             noise=config.model.noise,
             seed=config.seed,
+            num_classes=_num_classes(config, info),
+            ema_decay=ema_decay or None,
+            aux_classifier=config.model.get("aux_classifier", False),
+            aux_classifier_weight=config.loss.get("aux_classifier_weight", 1.0),
         )
         opt = config.optimizer
         make_opt = OPTIMIZERS[opt.name]
@@ -399,6 +545,13 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
             g_optimizer=make_opt(opt, opt.g_learning_rate, num_steps_per_epoch, "g_optimizer"),
             loss=config.loss.name,
             label_smoothing=config.loss.label_smoothing,
+            gradient_penalty_weight=config.loss.get("gradient_penalty_weight", 0.0),
+            clip_value=config.loss.get("clip_value", 0.0) or None,
+            ebgan_margin=config.loss.get("ebgan_margin", 1.0),
+            instance_noise_std=config.train.get("instance_noise_std", 0.0),
+            instance_noise_decay_steps=config.train.get("instance_noise_decay_steps", 0) or None,
+            unrolled_steps=config.train.get("unrolled_steps", 0),
+            unrolled_learning_rate=config.train.get("unrolled_learning_rate", 0.0) or None,
             steps_per_execution=config.train.get("steps_per_execution", 1),
             jit_compile=config.train.get("jit_compile", False),
         )
@@ -562,6 +715,7 @@ def train_and_evaluate(config, workdir, strategy=None):
     )
     if config.data.limit > 0:
         x = x[: config.data.limit]
+        y = None if y is None else y[: config.data.limit]
     num_steps = steps_per_epoch(config, len(x))
     epochs = config.train.epochs
     step_batch = config.train.d_steps * config.train.batch_size
@@ -606,7 +760,14 @@ def train_and_evaluate(config, workdir, strategy=None):
     started = time.perf_counter()
     if start_epoch < epochs:
         ds = training_dataset(
-            x, step_batch, num_steps, config.seed, start_epoch, epochs, value_range=value_range
+            x,
+            step_batch,
+            num_steps,
+            config.seed,
+            start_epoch,
+            epochs,
+            value_range=value_range,
+            labels=y if gan.num_classes is not None else None,
         )
         with warnings.catch_warnings():
             # Keras warns that shuffle=True is ignored for datasets; the order is ours, by design.
@@ -630,7 +791,9 @@ def train_and_evaluate(config, workdir, strategy=None):
     if chief and config.train.get("export", True) and (export_path is None or history):
         from tfgan_orig import export as export_lib  # SavedModel code, only needed at the end
 
-        export_path = export_lib.export_generator(gan, paths["export"])
+        export_path = export_lib.export_generator(
+            gan, paths["export"], use_ema=gan.ema_generator is not None
+        )
         logging.info("Exported the generator to %s", export_path)
     sample_png = os.path.join(paths["samples"], "latest.png")
     stopped = time_limit.stopped_at_epoch if time_limit is not None else None

@@ -1,0 +1,23 @@
+"""Unrolled GAN (Metz et al. 2017) on PacGAN's ring of 8 Gaussians (REFERENCE.md section 3).
+
+Run:
+    python -m tfgan_orig.train --config=configs/ring8_unrolled.py --workdir=runs/ring8_unrolled
+
+PacGAN's setup (ring8.py: G 4 x 400 ReLU + BN, D 3 maxout 200 x 5, Adam 1e-4 / 0.8, batch 100) with
+G's loss computed against D after 5 differentiable gradient-descent steps of size 0.1 on D's loss
+(plain SGD unrolling; Metz unrolled Adam). The unrolled steps make each G step ~6x as expensive in D
+evaluations. Compare the mode count with ring8.py's (`tfgan_orig.evaluate`, PacGAN metric).
+"""
+
+import os
+import runpy
+
+_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ring8.py")
+
+
+def get_config():
+    config = runpy.run_path(_BASE)["get_config"]()
+    config.train.unrolled_steps = 5
+    config.train.unrolled_learning_rate = 0.1
+    config.train.epochs = 100
+    return config
