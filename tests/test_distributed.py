@@ -176,3 +176,116 @@ def test_plain_keras_fit_fails_under_multi_worker_upstream(tmp_path):
     )
     assert codes[0] != 0
     assert "PerReplica" in errs[0] or "Invalid reduction dimension" in errs[0], errs[0][-2000:]
+
+
+# ------------------------------------------------------------------------- the training program
+TINY_RING8 = [
+    "--config=configs/ring8.py",
+    "--config.model.g_hidden_units=(16, 16)",
+    "--config.model.d_units=16",
+    "--config.model.d_pieces=2",
+    "--config.model.d_layers=1",
+    "--config.data.limit=4000",
+    "--config.train.batch_size=16",
+    "--config.train.steps_per_epoch=5",
+    "--config.train.num_samples=200",
+    "--config.train.log_every_steps=0",
+    "--config.train.verbose=0",
+    "--strategy=multi_worker",
+]
+
+
+def _train_cmd(workdir, epochs):
+    # --config must come before its overrides.
+    return [sys.executable, "-m", "tfgan_orig.train", f"--workdir={workdir}"] + TINY_RING8 + [
+        f"--config.train.epochs={epochs}"
+    ]
+
+
+def _start_workers(workdir, epochs):
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
+    procs = []
+    for i in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+        procs.append(
+            subprocess.Popen(_train_cmd(workdir, epochs), cwd=os.path.dirname(HERE), env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    return procs
+
+
+def _finish(procs, timeout=420):
+    outs = []
+    try:
+        for p in procs:
+            outs.append(p.communicate(timeout=timeout)[0])
+    finally:
+        for p in procs:
+            p.kill()
+    return outs
+
+
+def _event_file_pids(workdir):
+    pids = set()
+    for root, _, files in os.walk(os.path.join(workdir, "tensorboard")):
+        for f in files:
+            if ".tfevents." in f:
+                # events.out.tfevents.<time>.<host>.<pid>.<n>[.v2]
+                pids.add(int(f.split(".tfevents.")[1].split(".")[2]))
+    return pids
+
+
+@pytest.mark.slow
+def test_training_program_multi_worker_only_chief_writes(tmp_path):
+    """Invariant 5 through the CLI: both workers finish; logs, samples and the export come from
+    the chief (worker 0) alone."""
+    workdir = str(tmp_path / "run")
+    procs = _start_workers(workdir, epochs=2)
+    outs = _finish(procs)
+    assert [p.returncode for p in procs] == [0, 0], outs[0][-3000:] + outs[1][-3000:]
+    assert _event_file_pids(workdir) == {procs[0].pid}
+    assert os.listdir(os.path.join(workdir, "export", "generator")) == ["1"]
+    assert os.listdir(os.path.join(workdir, "samples"))
+    assert not os.path.exists(os.path.join(workdir, "tmp")) or not os.listdir(os.path.join(workdir, "tmp"))
+    assert "Done: 2 of 2 epochs" in outs[0]
+
+
+@pytest.mark.slow
+def test_multi_worker_resumes_after_a_worker_is_killed(tmp_path):
+    """Invariant 6: SIGKILL one worker mid-training, restart both: training resumes from the last
+    checkpoint with both optimizers' state, no epoch lost or repeated, and finishes."""
+    import signal
+    import time
+
+    from tfgan_orig import train_lib
+
+    workdir = str(tmp_path / "run")
+    epochs, steps = 8, 5
+    procs = _start_workers(workdir, epochs)
+    index = os.path.join(workdir, "checkpoints", "checkpoint")
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        if os.path.exists(index) and "ckpt-2" in open(index).read():
+            break
+        assert all(p.poll() is None for p in procs), "a worker exited before it was killed"
+        time.sleep(0.2)
+    else:
+        pytest.fail("no checkpoint of epoch 2 appeared")
+    procs[1].send_signal(signal.SIGKILL)
+    # The survivor cannot finish a collective without its peer; a cluster manager restarts the job.
+    time.sleep(2)
+    procs[0].send_signal(signal.SIGKILL)
+    _finish(procs, timeout=60)
+    killed_at = train_lib.load_gan_from_workdir(workdir, with_optimizers=True)
+    done_before = int(killed_at.step_counter.numpy()) // steps
+    assert 2 <= done_before < epochs
+
+    procs = _start_workers(workdir, epochs)
+    outs = _finish(procs)
+    assert [p.returncode for p in procs] == [0, 0], outs[0][-3000:]
+    assert f"(epoch {done_before}/{epochs})" in outs[0] and f"(epoch {done_before}/{epochs})" in outs[1]
+    final = train_lib.load_gan_from_workdir(workdir, with_optimizers=True)
+    # Every epoch ran exactly once: steps and both optimizers' iteration counts add up.
+    assert int(final.step_counter.numpy()) == epochs * steps
+    assert int(final.g_optimizer.iterations.numpy()) == epochs * steps
+    assert int(final.d_optimizer.iterations.numpy()) == epochs * steps
