@@ -490,9 +490,75 @@ def test_saved_model_cli_run_serving_default(exported, tmp_path, gan):
     np.testing.assert_allclose(images, gan(tf.fill((2, LATENT), 0.5)).numpy(), atol=1e-6)
 
 
+def test_use_ema_exports_the_ema_generator(tmp_path):
+    g = networks.paper_generator(LATENT, hidden_units=(16,), output_shape=SHAPE, seed=1)
+    d = networks.paper_discriminator(SHAPE, units=8, pieces=2, seed=1)
+    gan = tfgan_orig.GAN(g, d, latent_dim=LATENT, seed=1, ema_decay=0.5)
+    # Move G away from its EMA copy so the two exports must differ.
+    g.set_weights([w * 1.5 for w in g.get_weights()])
+    ema = tf.saved_model.load(export.export_generator(gan, str(tmp_path), use_ema=True))
+    plain = tf.saved_model.load(export.export_generator(gan, str(tmp_path)))
+    ema_images = run_generate(ema, 3, 4)["images"].numpy()
+    np.testing.assert_allclose(ema_images, gan.generate(4, seed=3, use_ema=True), atol=1e-6)
+    np.testing.assert_allclose(
+        run_generate(plain, 3, 4)["images"].numpy(), gan.generate(4, seed=3), atol=1e-6
+    )
+    assert not np.allclose(ema_images, gan.generate(4, seed=3), atol=1e-4)
+
+
 # ------------------------------------------------------------------------------------ CLI
-def test_export_from_workdir_needs_a_checkpoint(tmp_path):
-    train_lib = pytest.importorskip("tfgan_orig.train_lib")
-    assert hasattr(train_lib, "load_gan_from_workdir")
-    with pytest.raises((FileNotFoundError, OSError)):
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def export_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "tfgan_orig.export", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
+
+
+def test_export_from_workdir_without_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
         export.export_from_workdir(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_cli_exports_the_latest_checkpoint(tmp_path):
+    """Trains ring8 for a few steps with the training program, then exports with the CLI."""
+    import runpy
+
+    from tfgan_orig import train_lib
+
+    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
+    config.model.g_hidden_units = (8, 8)
+    config.model.d_units = 8
+    config.model.d_pieces = 2
+    config.train.epochs = 1
+    config.train.steps_per_epoch = 2
+    config.train.batch_size = 10
+    config.train.num_samples = 16
+    config.train.verbose = 0
+    config.train.export = False
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+
+    result = export_cli(f"--workdir={workdir}", "--max_num=64")
+    assert result.returncode == 0, result.stderr[-3000:]
+    path = result.stdout.strip().splitlines()[-1]
+    assert path == os.path.join(workdir, "export", "generator", "1")
+    gan = train_lib.load_gan_from_workdir(workdir)
+    model = tf.saved_model.load(path)
+    np.testing.assert_allclose(
+        run_generate(model, 8, 5)["images"].numpy(), gan.generate(5, seed=8), atol=1e-5
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num must be in \\[1, 64\\]"):
+        run_generate(model, 8, 65)
+
+    taken = export_cli(f"--workdir={workdir}", "--version=1")
+    assert taken.returncode == 1 and "error: Version 1 already exists" in taken.stderr
+    missing = export_cli(f"--workdir={tmp_path / 'nothing'}")
+    assert missing.returncode == 1 and "error:" in missing.stderr

@@ -39,6 +39,7 @@ import errno
 import json
 import os
 import shutil
+import sys
 import uuid
 
 import numpy as np
@@ -449,16 +450,20 @@ def main(argv):
     output_range = None
     if FLAGS.output_range:
         output_range = tuple(float(v) for v in FLAGS.output_range)
-    path = export_from_workdir(
-        FLAGS.workdir,
-        FLAGS.export_dir,
-        version=FLAGS.version,
-        output_range=output_range,
-        max_num=FLAGS.max_num,
-        warmup=FLAGS.warmup,
-        use_ema=FLAGS.use_ema,
-        model_name=FLAGS.model_name,
-    )
+    try:
+        path = export_from_workdir(
+            FLAGS.workdir,
+            FLAGS.export_dir,
+            version=FLAGS.version,
+            output_range=output_range,
+            max_num=FLAGS.max_num,
+            warmup=FLAGS.warmup,
+            use_ema=FLAGS.use_ema,
+            model_name=FLAGS.model_name,
+        )
+    except (FileNotFoundError, FileExistsError, ValueError) as e:
+        # A user mistake (no checkpoint, taken version, bad flag): one clear line, no traceback.
+        sys.exit(f"error: {e}")
     print(path)
 
 
