@@ -70,9 +70,9 @@ def mlp_generator_1d(hidden_units=(16, 16), init_mean=2.5, init_std=0.4, seed=No
 
     The affine part starts at `b = init_mean`, `a = init_std` and the MLP (`z -> tanh 16 -> tanh 16
     -> linear 1`) starts at exactly 0 (zero output kernel), so the untrained G is known: p_g =
-    N(init_mean, init_std^2) for z ~ N(0, 1), U(init_mean -+ sqrt(3) init_std) for uniform z. The MLP lets G become
-    nonlinear, as in the paper's picture, where uniformly spaced z map to non-uniformly spaced x
-    (dense where p_g is high).
+    N(init_mean, init_std^2) for z ~ N(0, 1), U(init_mean -+ sqrt(3) init_std) for uniform z.
+    The MLP lets G become nonlinear, as in the paper's picture, where uniformly spaced z map to
+    non-uniformly spaced x (dense where p_g is high). `hidden_units=()` gives an affine G.
 
     Returns:
       A `keras.Model` mapping `z [batch, 1]` to points `[batch, 1]` (linear output, data space).
@@ -88,14 +88,15 @@ def mlp_generator_1d(hidden_units=(16, 16), init_mean=2.5, init_std=0.4, seed=No
             kernel_initializer=keras.initializers.GlorotUniform(None if seed is None else seed + i),
             name=f"hidden_{i}",
         )(h)
-    residual = keras.layers.Dense(1, kernel_initializer="zeros", use_bias=False, name="mlp_out")(h)
-    affine = keras.layers.Dense(
+    x = keras.layers.Dense(
         1,
         kernel_initializer=keras.initializers.Constant(float(init_std)),
         bias_initializer=keras.initializers.Constant(float(init_mean)),
         name="affine",
     )(z)
-    x = keras.layers.Add(name="output")([affine, residual])
+    if hidden_units:
+        residual = keras.layers.Dense(1, kernel_initializer="zeros", use_bias=False, name="mlp_out")
+        x = keras.layers.Add(name="output")([x, residual(h)])
     return keras.Model(z, x, name="generator")
 
 
@@ -228,13 +229,14 @@ def train_figure1(
     data_std=0.5,
     g_init_mean=2.5,
     g_init_std=0.4,
+    g_hidden_units=(16, 16),
     steps_a=30,
     steps_b=1000,
     steps_c=100,
-    steps_d=4000,
+    steps_d=6000,
     batch_size=128,
     d_learning_rate=5e-4,
-    g_learning_rate=5e-4,
+    g_learning_rate=2e-4,
     noise="normal",
     num_arrows=15,
     seed=0,
@@ -245,6 +247,7 @@ def train_figure1(
     Args:
       data_mean, data_std: the target p_data = N(mean, std^2).
       g_init_mean, g_init_std: mean and std of the untrained generator's output.
+      g_hidden_units: widths of the generator's MLP part; `()` makes G affine.
       steps_a: joint steps before panel (a) (D only partially trained).
       steps_b: D-only steps (G frozen) before panel (b).
       steps_c: G-only steps (D frozen) before panel (c).
@@ -267,7 +270,9 @@ def train_figure1(
         raise ValueError(f"data_std must be > 0. Received: data_std={data_std}")
     keras.utils.set_random_seed(seed)
     gan = GAN(
-        mlp_generator_1d(init_mean=g_init_mean, init_std=g_init_std, seed=seed),
+        mlp_generator_1d(
+            tuple(g_hidden_units), init_mean=g_init_mean, init_std=g_init_std, seed=seed
+        ),
         theory.discriminator_1d(seed=seed + 1000),
         latent_dim=1,
         noise=noise,
@@ -315,8 +320,11 @@ def draw_figure1(snapshots, path=None):
 
     n = len(snapshots)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
-    # The data density and D (<= 1) set the scale; a very peaked p_g is cut at the top.
-    top = max(1.0, 1.3 * max(float(np.max(s["p_data"])) for s in snapshots))
+    # The data density and D (<= 1) set the scale; p_g may take up to twice the data's peak, and
+    # a collapsed, very peaked p_g is cut at the top rather than squashing every other curve.
+    p_data_peak = max(float(np.max(s["p_data"])) for s in snapshots)
+    p_g_peak = max(float(np.max(s["p_g"])) for s in snapshots)
+    top = max(1.0, 1.3 * p_data_peak, min(1.05 * p_g_peak, 2.0 * p_data_peak))
     x_line, z_line = -0.12 * top, -0.5 * top
     for ax, s in zip(axes[0], snapshots):
         x = s["x"]
@@ -440,13 +448,14 @@ flags.DEFINE_float("data_mean", 4.0, "Mean of the 1-D Gaussian data.")
 flags.DEFINE_float("data_std", 0.5, "Std of the 1-D Gaussian data (> 0).")
 flags.DEFINE_float("g_init_mean", 2.5, "Mean of the untrained generator's output.")
 flags.DEFINE_float("g_init_std", 0.4, "Std of the untrained generator's output (> 0).")
+flags.DEFINE_list("g_hidden_units", ["16", "16"], "Widths of G's MLP part (empty: affine G).")
 flags.DEFINE_integer("steps_a", 30, "Joint steps before panel (a).")
 flags.DEFINE_integer("steps_b", 1000, "D-only steps (G frozen) before panel (b).")
 flags.DEFINE_integer("steps_c", 100, "G-only steps (D frozen) before panel (c).")
-flags.DEFINE_integer("steps_d", 4000, "Joint steps before panel (d).")
+flags.DEFINE_integer("steps_d", 6000, "Joint steps before panel (d).")
 flags.DEFINE_integer("batch_size", 128, "Minibatch size m.")
 flags.DEFINE_float("d_learning_rate", 5e-4, "Adam step size of D.")
-flags.DEFINE_float("g_learning_rate", 5e-4, "Adam step size of G.")
+flags.DEFINE_float("g_learning_rate", 2e-4, "Adam step size of G.")
 flags.DEFINE_enum("noise", "normal", ["normal", "uniform"], "Noise prior p_z.")
 flags.DEFINE_integer("num_arrows", 15, "Number of z -> G(z) arrows per panel.")
 flags.DEFINE_integer("seed", 0, "Seed of weights, data and noise.")
@@ -468,6 +477,14 @@ def main(argv):
             raise app.UsageError(f"--{name} must be > 0. Received: {getattr(FLAGS, name)}")
     if FLAGS.check and FLAGS.check_steps < 1:
         raise app.UsageError(f"--check_steps must be >= 1. Received: {FLAGS.check_steps}")
+    try:
+        g_hidden_units = tuple(int(u) for u in FLAGS.g_hidden_units)
+    except ValueError:
+        raise app.UsageError(
+            f"--g_hidden_units must be comma-separated integers. Received: {FLAGS.g_hidden_units}"
+        ) from None
+    if any(u < 1 for u in g_hidden_units):
+        raise app.UsageError(f"--g_hidden_units must be >= 1. Received: {FLAGS.g_hidden_units}")
     results = run(
         FLAGS.out,
         check=FLAGS.check,
@@ -477,6 +494,7 @@ def main(argv):
         data_std=FLAGS.data_std,
         g_init_mean=FLAGS.g_init_mean,
         g_init_std=FLAGS.g_init_std,
+        g_hidden_units=g_hidden_units,
         steps_a=FLAGS.steps_a,
         steps_b=FLAGS.steps_b,
         steps_c=FLAGS.steps_c,
