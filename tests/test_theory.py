@@ -15,17 +15,21 @@ from tfgan_orig import theory
 
 DATA_MEAN, DATA_STD = 4.0, 0.5
 SHIFTED_MEAN = 3.0  # p_g two data standard deviations to the left: JSD ~ 0.34 nats
-# Training budget for the tests: half the CLI's, still a decayed-to-zero schedule (measured error
-# 0.007-0.012 over seeds 0-2 at this budget, against 0.007-0.01 at 2000 steps).
+# Training budget for the tests: half the CLI's, still a decayed-to-zero schedule. Measured max
+# |D - D*| at this budget, seeds 0-2: 0.012-0.016 for the shifted generator, 0.002-0.004 for the
+# equal one (0.0067 and 0.0003 at the CLI's 2000 steps, seed 0).
 TEST_STEPS = 1000
 
 # Tolerance on max |D - D*| over the region where either distribution has mass. D is fit from
-# finite minibatches by a 2x32 MLP; the errors measured over seeds and budgets were <= 0.012, and
-# the local sampling error of a probability near 1/2 estimated from the ~10^4 samples that fall in
-# one 0.05-wide bin is ~ sqrt(0.25 / 10^4) = 0.005. 0.03 leaves room for that, and is still small
-# enough to reject the D* of a generator whose mean is off by half a standard deviation (checked
-# below), so the test cannot pass for a D that is merely sigmoid-shaped.
+# finite minibatches by a 2x32 MLP: twice the worst error measured above. For scale, the sampling
+# error of a probability near 1/2 estimated from the ~10^4 samples that fall in one 0.05-wide bin
+# is ~ sqrt(0.25 / 10^4) = 0.005. 0.03 is still small enough to reject the D* of a generator whose
+# mean is off by half a standard deviation (checked below), so a D that is merely sigmoid-shaped
+# cannot pass.
 D_TOL = 0.03
+# Tolerance on C(G) - V(D, G) for the trained D. V is stationary at its maximum D*, so the gap is
+# second order in D - D*; measured 0.0005 (shifted) and < 1e-4 (equal) over seeds 0-2.
+V_GAP_TOL = 0.005
 
 
 # ------------------------------------------------------------------------------ analytic parts
@@ -171,10 +175,9 @@ def test_value_at_the_optimum_is_minus_log4_plus_2jsd(setting, request):
     # Monte Carlo V(D*, G) on fresh samples: unbiased, so within 4 standard errors (a false alarm
     # rate of 6e-5); at p_g = p_data D* = 1/2 exactly and the estimate is exactly -log 4.
     assert abs(c.value_d_star - expected) <= 4 * c.value_d_star_se + 1e-9, c.summary()
-    # The trained D: V(D, G) <= C(G) for any D (exact on the grid), and the gap is second order in
-    # D - D* (V is stationary at its maximum): |D - D*| < 0.03 bounds it by ~ 0.03^2 / (2 * 0.25 *
-    # min D*(1-D*) weighting) -- measured <= 1e-3; 0.01 is the tolerance.
+    # The trained D: V(D, G) <= C(G) for any D (exact on the grid: D* maximizes the integrand
+    # pointwise), and the gap is small (see V_GAP_TOL).
     assert c.value_integral_trained <= c.value_integral_d_star + 1e-9
-    assert c.value_integral_d_star - c.value_integral_trained < 0.01, c.summary()
-    # Its Monte Carlo estimate: sampling error (4 se) plus that gap.
-    assert abs(c.value_trained - expected) <= 4 * c.value_trained_se + 0.01, c.summary()
+    assert c.value_integral_d_star - c.value_integral_trained < V_GAP_TOL, c.summary()
+    # Its Monte Carlo estimate on fresh samples: sampling error (4 se) plus that gap.
+    assert abs(c.value_trained - expected) <= 4 * c.value_trained_se + V_GAP_TOL, c.summary()

@@ -25,7 +25,8 @@ Run (the full setting, which produced docs/figure1.png):
     python -m tfgan_orig.figure1 --out=/tmp/figure1
 
 writes `figure1.png`, `figure1.json` (the snapshots' numbers and the optimal-D check of
-`tfgan_orig.theory`) and `tensorboard/` (the figure, each panel and the training losses).
+`tfgan_orig.theory`) and `tensorboard/` (the figure as an image, per-panel scalars, the training
+losses and the checks).
 """
 
 import json
