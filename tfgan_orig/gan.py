@@ -292,7 +292,7 @@ class GAN(keras.Model):
             None if unrolled_learning_rate is None else float(unrolled_learning_rate)
         )
         self.ebgan_margin = float(ebgan_margin)
-        # D's output is a logit of P(real) for the cross-entropy family: log sigmoid(D) as d_real /
+        # D's output is a logit of P(real) for the cross-entropy family: mean sigmoid(D) as d_real /
         # d_fake; every other family logs D's raw mean output (critic score, LS output, energy).
         self._sigmoid_metrics = self.loss_name in losses_lib.CROSS_ENTROPY_LOSSES or (
             self.loss_name == "custom" and self.d_loss_fn is losses_lib.minimax_discriminator_loss
