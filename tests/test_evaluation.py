@@ -319,3 +319,27 @@ def test_cli_writes_metrics_json(tmp_path):
         capture_output=True, text=True, cwd=root, timeout=300,
     )
     assert bad.returncode != 0 and "Valid choices" in bad.stderr
+
+
+def test_metrics_json_schema_for_the_training_set_as_samples(tmp_path):
+    from tfgan_orig import evaluate
+
+    out = str(tmp_path / "ref.json")
+    record = evaluate.evaluate_workdir(
+        dataset="ring8", samples="train", metrics="all", num_samples=500, num_real=500, output=out
+    )
+    with open(out) as f:
+        saved = json.load(f)
+    assert saved == {k: v for k, v in record.items() if k != "output"}
+    assert saved["metrics"] == ["parzen", "modes", "fd", "kid", "pr", "dc"]  # no logits: no cs
+    for group in saved["metrics"]:
+        for key in evaluation.METRIC_GROUPS[group]:
+            assert isinstance(saved[key], (int, float)), key
+    assert saved["samples"] == "train set" and saved["workdir"] is None
+    assert saved["num_samples"]["parzen"] == {"samples": 500, "valid": 1000, "test": 500}
+    # Real points as samples: every mode captured, precision/recall of a set against its twin.
+    assert saved["modes_captured"] == 8 and saved["high_quality_fraction"] > 0.95
+    assert saved["precision"] > 0.8 and saved["recall"] > 0.8
+    assert "parzen_ll" in evaluate.format_table(record)
+    with pytest.raises(ValueError, match="Without a workdir"):
+        evaluate.evaluate_workdir(dataset="ring8", metrics="modes", output=out)
