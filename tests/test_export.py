@@ -329,6 +329,12 @@ def test_tanh_conditional_generator(tmp_path):
         model.signatures["serving_default"](z=z, labels=tf.constant([0, -1], tf.int32))
     session = session_run(path, "generate", {"seed": 7, "num": 4, "labels": labels.numpy()})
     np.testing.assert_allclose(session["images"], expected, atol=1e-5)
+    # The warmup requests carry labels too, or TF Serving's warmup would fail to load the model.
+    for record in tf.data.TFRecordDataset(os.path.join(path, export.WARMUP_FILE)):
+        request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+        assert "labels" in request.inputs
+        inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}
+        model.signatures[request.model_spec.signature_name](**inputs)
 
 
 def test_explicit_output_range_maps_onto_unit_interval(tmp_path):

@@ -364,8 +364,8 @@ def export_generator(
         generator = getattr(gan, "ema_generator", None)
         if generator is None:
             raise ValueError(
-                "use_ema=True but the GAN has no `ema_generator`. "
-                "Valid choices: use_ema=False, or train with an EMA generator."
+                "use_ema=True but the GAN has no `ema_generator` (it was built without "
+                "ema_decay). Valid choices: use_ema=False, or a GAN(..., ema_decay=0.999)."
             )
     else:
         generator = gan.generator
