@@ -8,8 +8,9 @@
 #   DATASET=mnist scripts/reproduce_fashion_mnist.sh   # MNIST, where its IDX files or tfds copy exist:
 #                                                      # the paper's Table 1 reports 225 +- 2
 #
-# Environment: DATASET (fashion_mnist or mnist), MLP_EPOCHS (default 300), DCGAN_EPOCHS (default 25), RUNS (default runs/fashion_mnist),
-# PYTHON (default python). The feature classifier is trained once (~10 min on 2 cores) and cached in
+# Environment: DATASET (fashion_mnist or mnist), MLP_EPOCHS (default 300), DCGAN_EPOCHS (default 25),
+# RUNS (default runs/$DATASET), PYTHON (default python). The feature classifier is trained once
+# (~10 min on 2 cores) and cached in
 # ${TFGAN_ORIG_CACHE:-~/.cache/tfgan_orig}/classifiers/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
