@@ -620,9 +620,9 @@ class Evaluator:
                 counts[group] = {"samples": num}
             else:
                 results.update(self._feature_group(group, gan, num, cache))
-                counts[group] = {"samples": num, "real": len(self._real_features())}
-                if group == "cs":
-                    counts[group] = {"samples": num}
+                counts[group] = {"samples": num}
+                if group != "cs":  # the classifier score uses no real examples
+                    counts[group]["real"] = len(self._real_features())
         info = {"feature_network": None, "num_samples": counts, "dataset": self.dataset}
         if any(g in FEATURE_GROUPS for g in groups):
             info["feature_network"] = self.feature_network_name
