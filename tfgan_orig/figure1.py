@@ -444,26 +444,34 @@ def run(out_dir, check=True, check_steps=2000, check_shift=1.0, **train_kwargs):
 
 # ---------------------------------------------------------------------------------- CLI
 FLAGS = flags.FLAGS
-flags.DEFINE_string("out", None, "Output directory for figure1.png, figure1.json, tensorboard/.")
-flags.DEFINE_float("data_mean", 4.0, "Mean of the 1-D Gaussian data.")
-flags.DEFINE_float("data_std", 0.5, "Std of the 1-D Gaussian data (> 0).")
-flags.DEFINE_float("g_init_mean", 2.5, "Mean of the untrained generator's output.")
-flags.DEFINE_float("g_init_std", 0.4, "Std of the untrained generator's output (> 0).")
-flags.DEFINE_list("g_hidden_units", ["16", "16"], "Widths of G's MLP part (empty: affine G).")
-flags.DEFINE_integer("steps_a", 30, "Joint steps before panel (a).")
-flags.DEFINE_integer("steps_b", 1000, "D-only steps (G frozen) before panel (b).")
-flags.DEFINE_integer("steps_c", 100, "G-only steps (D frozen) before panel (c).")
-flags.DEFINE_integer("steps_d", 6000, "Joint steps before panel (d).")
-flags.DEFINE_integer("batch_size", 128, "Minibatch size m.")
-flags.DEFINE_float("d_learning_rate", 5e-4, "Adam step size of D.")
-flags.DEFINE_float("g_learning_rate", 2e-4, "Adam step size of G.")
-flags.DEFINE_enum("noise", "normal", ["normal", "uniform"], "Noise prior p_z.")
-flags.DEFINE_integer("num_arrows", 15, "Number of z -> G(z) arrows per panel.")
-flags.DEFINE_integer("seed", 0, "Seed of weights, data and noise.")
-flags.DEFINE_bool("check", True, "Also run the optimal-D and value-function checks.")
-flags.DEFINE_integer("check_steps", 2000, "D training steps of each optimal-D check.")
-flags.DEFINE_float("check_shift", 1.0, "The shifted check's p_g mean is data_mean - check_shift.")
-flags.mark_flag_as_required("out")
+
+
+def define_flags():
+    """Defines the CLI flags; called only when this module runs as a script.
+
+    Importing the module next to other absl programs, whose flags may share names like `--seed`,
+    therefore defines nothing and cannot raise `DuplicateFlagError`.
+    """
+    flags.DEFINE_string("out", None, "Output directory for figure1.png, figure1.json, tensorboard/.")
+    flags.DEFINE_float("data_mean", 4.0, "Mean of the 1-D Gaussian data.")
+    flags.DEFINE_float("data_std", 0.5, "Std of the 1-D Gaussian data (> 0).")
+    flags.DEFINE_float("g_init_mean", 2.5, "Mean of the untrained generator's output.")
+    flags.DEFINE_float("g_init_std", 0.4, "Std of the untrained generator's output (> 0).")
+    flags.DEFINE_list("g_hidden_units", ["16", "16"], "Widths of G's MLP part (empty: affine G).")
+    flags.DEFINE_integer("steps_a", 30, "Joint steps before panel (a).")
+    flags.DEFINE_integer("steps_b", 1000, "D-only steps (G frozen) before panel (b).")
+    flags.DEFINE_integer("steps_c", 100, "G-only steps (D frozen) before panel (c).")
+    flags.DEFINE_integer("steps_d", 6000, "Joint steps before panel (d).")
+    flags.DEFINE_integer("batch_size", 128, "Minibatch size m.")
+    flags.DEFINE_float("d_learning_rate", 5e-4, "Adam step size of D.")
+    flags.DEFINE_float("g_learning_rate", 2e-4, "Adam step size of G.")
+    flags.DEFINE_enum("noise", "normal", ["normal", "uniform"], "Noise prior p_z.")
+    flags.DEFINE_integer("num_arrows", 15, "Number of z -> G(z) arrows per panel.")
+    flags.DEFINE_integer("seed", 0, "Seed of weights, data and noise.")
+    flags.DEFINE_bool("check", True, "Also run the optimal-D and value-function checks.")
+    flags.DEFINE_integer("check_steps", 2000, "D training steps of each optimal-D check.")
+    flags.DEFINE_float("check_shift", 1.0, "The shifted check's p_g mean is data_mean - check_shift.")
+    flags.mark_flag_as_required("out")
 
 
 def main(argv):
@@ -517,4 +525,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
