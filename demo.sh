@@ -28,8 +28,20 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if ! "$VENV/bin/python" -c "import tfgan_orig, tensorflow" >/dev/null 2>&1; then
   say "Installing tfgan_orig and TensorFlow (CPU) into $VENV"
-  "$VENV/bin/pip" install --quiet --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/pip" install --quiet -e ".[cpu]"
+  # pip's output goes to a log (index warnings are noise); its tail is shown if it fails.
+  if ! "$VENV/bin/pip" install -e ".[cpu]" >"$VENV/pip-install.log" 2>&1; then
+    tail -n 30 "$VENV/pip-install.log"
+    echo "pip install failed; full log: $VENV/pip-install.log" >&2
+    exit 1
+  fi
+fi
+
+# The SavedModel export writes TF Serving warmup requests: tensorflow-serving-api's protos. Its wheel
+# declares the full `tensorflow` as a dependency, so it goes in with --no-deps (FACTS.md).
+if ! "$VENV/bin/python" -c "import tensorflow_serving.apis.prediction_log_pb2" >/dev/null 2>&1; then
+  say "Installing tensorflow-serving-api (protos only, --no-deps)"
+  "$VENV/bin/pip" install --no-deps "tensorflow-serving-api==2.21.0" >>"$VENV/pip-install.log" 2>&1
+  "$VENV/bin/pip" install grpcio >>"$VENV/pip-install.log" 2>&1
 fi
 
 # 2. Data: Debian's Fashion-MNIST package (the loader also tries tfds when online).
