@@ -171,7 +171,8 @@ def test_value_at_the_optimum_is_minus_log4_plus_2jsd(setting, request):
     if setting == "equal":
         assert c.criterion == pytest.approx(-math.log(4), abs=1e-9)
     else:
-        assert c.jsd == pytest.approx(_jsd_quad(DATA_MEAN, DATA_STD, SHIFTED_MEAN, DATA_STD), abs=1e-6)
+        quad = _jsd_quad(DATA_MEAN, DATA_STD, SHIFTED_MEAN, DATA_STD)
+        assert c.jsd == pytest.approx(quad, abs=1e-6)
     # Monte Carlo V(D*, G) on fresh samples: unbiased, so within 4 standard errors (a false alarm
     # rate of 6e-5); at p_g = p_data D* = 1/2 exactly and the estimate is exactly -log 4.
     assert abs(c.value_d_star - expected) <= 4 * c.value_d_star_se + 1e-9, c.summary()

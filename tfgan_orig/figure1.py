@@ -452,7 +452,7 @@ def define_flags():
     Importing the module next to other absl programs, whose flags may share names like `--seed`,
     therefore defines nothing and cannot raise `DuplicateFlagError`.
     """
-    flags.DEFINE_string("out", None, "Output directory for figure1.png, figure1.json, tensorboard/.")
+    flags.DEFINE_string("out", None, "Output directory: figure1.png, figure1.json, tensorboard/.")
     flags.DEFINE_float("data_mean", 4.0, "Mean of the 1-D Gaussian data.")
     flags.DEFINE_float("data_std", 0.5, "Std of the 1-D Gaussian data (> 0).")
     flags.DEFINE_float("g_init_mean", 2.5, "Mean of the untrained generator's output.")
@@ -470,7 +470,7 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed of weights, data and noise.")
     flags.DEFINE_bool("check", True, "Also run the optimal-D and value-function checks.")
     flags.DEFINE_integer("check_steps", 2000, "D training steps of each optimal-D check.")
-    flags.DEFINE_float("check_shift", 1.0, "The shifted check's p_g mean is data_mean - check_shift.")
+    flags.DEFINE_float("check_shift", 1.0, "Shifted check: p_g mean = data_mean - check_shift.")
     flags.mark_flag_as_required("out")
 
 

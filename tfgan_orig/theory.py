@@ -75,7 +75,7 @@ def optimal_discriminator(p_data, p_g):
 
 
 def density_grid(data_mean, data_std, g_mean, g_std, num=4001, width=8.0):
-    """A grid covering both Gaussians to `width` standard deviations (their mass outside < 1e-15)."""
+    """A grid covering both Gaussians to `width` std (mass outside < 1e-15 for width 8)."""
     lo = min(data_mean - width * data_std, g_mean - width * g_std)
     hi = max(data_mean + width * data_std, g_mean + width * g_std)
     return np.linspace(lo, hi, int(num))
@@ -97,7 +97,7 @@ def kl_divergence(p, q, x):
 
 
 def jensen_shannon(p, q, x):
-    """`JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2`, `m = (p + q) / 2`; in nats, in [0, log 2]."""
+    """`JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2`, `m = (p + q) / 2`; nats, in [0, log 2]."""
     p = np.asarray(p, np.float64)
     q = np.asarray(q, np.float64)
     # p log(p / m) = p log(2 p / (p + q)): written with p + q, which cannot underflow to 0 where
@@ -272,7 +272,7 @@ class OptimalDCheck:
       value_integral_d_star: `V(D*, G)` integrated on the grid (an independent check of Theorem 1).
       value_integral_trained: `V(D, G)` of the trained D integrated on the grid; Proposition 1 says
         it is <= C(G) for any D, with equality only at D = D*.
-      value_d_star, value_d_star_se: Monte Carlo `V(D*, G)` on fresh samples, and its standard error.
+      value_d_star, value_d_star_se: Monte Carlo `V(D*, G)` on fresh samples and its std error.
       value_trained, value_trained_se: Monte Carlo `V(D, G)` of the trained D on the same samples.
     """
 
