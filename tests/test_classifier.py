@@ -89,7 +89,7 @@ def test_cached_fashion_mnist_classifier_reaches_90_percent():
 
 @pytest.mark.slow
 def test_inception_conventions_with_random_weights():
-    """299x299, grayscale tiled to 3 channels, 2048-d pool features (random weights: plumbing only)."""
+    """299x299, grayscale tiled to 3 channels, 2048-d pool features (random weights: plumbing)."""
     net = classifier.InceptionFeatures(weights=None, batch_size=2)
     assert net.name == "inception_v3(random weights)" and not net.has_logits
     gray = np.random.default_rng(0).random((2, 28, 28, 1)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Metrics against analytic values and hand-built cases; the Evaluator, callback and CLI end to end."""
+"""Metrics against analytic values and hand-built cases; Evaluator, callback and CLI end to end."""
 
 import json
 import math
@@ -203,7 +203,11 @@ def test_parzen_window_selects_sigma_and_reports_stderr():
     out = evaluation.parzen_window(samples, valid, test)
     ll = evaluation.parzen_log_likelihood(samples, test, sigma)
     assert out == pytest.approx(
-        {"parzen_ll": ll.mean(), "parzen_ll_stderr": ll.std() / math.sqrt(500), "parzen_sigma": sigma}
+        {
+            "parzen_ll": ll.mean(),
+            "parzen_ll_stderr": ll.std() / math.sqrt(500),
+            "parzen_sigma": sigma,
+        }
     )
 
 
@@ -214,7 +218,7 @@ def test_parzen_rejects_bad_input():
         evaluation.select_parzen_sigma(np.zeros((4, 3)), np.zeros((2, 3)), sigmas=[0.0])
 
 
-# ---------------------------------------------------------------------------------- classifier score
+# ------------------------------------------------------------------------------- classifier score
 def test_classifier_score_bounds():
     assert evaluation.classifier_score(np.zeros((50, 10))) == pytest.approx(1.0)
     # Confident and balanced over K classes: KL(p(y|x) || uniform) = log K, score K.
@@ -225,7 +229,7 @@ def test_classifier_score_bounds():
     assert evaluation.classifier_score(collapsed) == pytest.approx(1.0, rel=1e-6)
 
 
-# -------------------------------------------------------------------------------------- metric names
+# ----------------------------------------------------------------------------------- metric names
 def test_parse_metrics():
     assert evaluation.parse_metrics("fd, precision,parzen_ll,fd") == ["fd", "pr", "parzen"]
     assert evaluation.parse_metrics(["all"]) == list(evaluation.METRIC_GROUPS)
@@ -244,7 +248,9 @@ def _ring_gan(seed=0):
 
 
 def test_evaluator_on_ring8_with_identity_features():
-    ev = evaluation.Evaluator("ring8", num_samples={"fd": 1000, "pr": 1000, "dc": 1000}, num_real=1000)
+    ev = evaluation.Evaluator(
+        "ring8", num_samples={"fd": 1000, "pr": 1000, "dc": 1000}, num_real=1000
+    )
     results, info = ev.evaluate(_ring_gan(), "modes,fd,pr,dc")
     assert set(results) == {
         "modes_captured", "high_quality_fraction", "reverse_kl", "frechet_distance",

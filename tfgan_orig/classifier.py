@@ -54,7 +54,8 @@ _INCEPTION_TOP = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 
 def cache_dir():
     """`$TFGAN_ORIG_CACHE/classifiers`, default `~/.cache/tfgan_orig/classifiers`."""
-    root = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "tfgan_orig")
+    default = os.path.join(os.path.expanduser("~"), ".cache", "tfgan_orig")
+    root = os.environ.get(CACHE_ENV) or default
     return os.path.join(root, "classifiers")
 
 
@@ -92,7 +93,10 @@ def build_classifier(input_shape=(28, 28, 1), num_classes=10, seed=None):
     Returns:
       A `keras.Model` mapping images `[batch, H, W, C]` in [0, 1] to logits `[batch, num_classes]`.
     """
-    init = lambda i: keras.initializers.GlorotUniform(None if seed is None else seed + i)  # noqa: E731
+
+    def init(i):
+        return keras.initializers.GlorotUniform(None if seed is None else seed + i)
+
     x = keras.Input(tuple(input_shape), name="image")
     # Centre the [0, 1] pixels so the first layer sees zero-mean inputs.
     h = keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")(x)

@@ -29,7 +29,9 @@ from tfgan_orig import evaluation
 
 __all__ = ["evaluate_workdir", "format_table", "main"]
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (holds config.json, checkpoints/).")
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Training workdir (holds config.json, checkpoints/)."
+)
 _SAMPLES = flags.DEFINE_enum(
     "samples",
     "gan",
@@ -58,7 +60,9 @@ _NUM_SAMPLES = flags.DEFINE_integer(
 _NUM_REAL = flags.DEFINE_integer("num_real", 0, "Cap on real test examples; 0 = 10,000.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the generated samples.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Dataset directory; default: the run's config.")
-_OUTPUT = flags.DEFINE_string("output", None, "metrics.json path; default WORKDIR/eval/metrics.json.")
+_OUTPUT = flags.DEFINE_string(
+    "output", None, "metrics.json path; default WORKDIR/eval/metrics.json."
+)
 
 
 def _json_value(v):
@@ -184,7 +188,10 @@ def format_table(record):
             where += f"; features: {record['feature_network']}"
         for name in evaluation.METRIC_GROUPS[group]:
             value = record.get(name)
-            text = "n/a" if value is None else (f"{value:.6g}" if isinstance(value, float) else str(value))
+            if value is None:
+                text = "n/a"
+            else:
+                text = f"{value:.6g}" if isinstance(value, float) else str(value)
             rows.append((name, text, where))
     widths = [max(len(r[i]) for r in rows + [("metric", "value", "measured on")]) for i in range(3)]
     lines = [
@@ -199,7 +206,9 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if not _WORKDIR.value and _SAMPLES.value == "gan":
-        raise app.UsageError("--workdir is required (or --samples=train --dataset=NAME --output=PATH).")
+        raise app.UsageError(
+            "--workdir is required (or --samples=train --dataset=NAME --output=PATH)."
+        )
     record = evaluate_workdir(
         _WORKDIR.value,
         metrics=_METRICS.value,

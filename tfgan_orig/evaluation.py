@@ -6,7 +6,7 @@ names on the right are the keys of the results, used by other tools):
 | group    | result keys                                           | default sample counts         |
 | -------- | ----------------------------------------------------- | ----------------------------- |
 | `parzen` | `parzen_ll`, `parzen_ll_stderr`, `parzen_sigma`       | 10,000 samples, 10,000 test   |
-| `modes`  | `modes_captured`, `high_quality_fraction`, `reverse_kl` | 2,500 samples (2-D mixtures) |
+| `modes`  | `modes_captured`, `high_quality_fraction`, `reverse_kl` | 2,500 samples (mixtures) |
 | `fd`     | `frechet_distance`                                    | 10,000 samples, 10,000 test   |
 | `kid`    | `kid`, `kid_stderr`                                   | 10,000 samples, 10,000 test   |
 | `pr`     | `precision`, `recall`                                 | 10,000 samples, 10,000 test   |
@@ -250,7 +250,9 @@ def mode_coverage(samples, modes, std, threshold=3.0):
             f"{samples.shape}, modes {modes.shape}"
         )
     if std <= 0 or threshold <= 0:
-        raise ValueError(f"std and threshold must be > 0. Received: std={std}, threshold={threshold}")
+        raise ValueError(
+            f"std and threshold must be > 0. Received: std={std}, threshold={threshold}"
+        )
     d2 = ((samples[:, None, :] - modes[None, :, :]) ** 2).sum(axis=2)
     nearest = d2.argmin(axis=1)
     hq = np.sqrt(d2[np.arange(len(samples)), nearest]) < threshold * std
@@ -294,7 +296,9 @@ def frechet_distance(features1, features2):
     """Fréchet distance between Gaussians fitted to two feature sets `[n, d]` (unbiased covariance)."""
     f1, f2 = _flat(features1).astype(np.float64), _flat(features2).astype(np.float64)
     if f1.shape[1] != f2.shape[1] or len(f1) < 2 or len(f2) < 2:
-        raise ValueError(f"Need two sets of >= 2 features of equal width. Received: {f1.shape}, {f2.shape}")
+        raise ValueError(
+            f"Need two sets of >= 2 features of equal width. Received: {f1.shape}, {f2.shape}"
+        )
     return frechet_distance_from_stats(
         f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False)
     )
@@ -502,7 +506,9 @@ class Evaluator:
         if isinstance(num_samples, dict):
             unknown = sorted(set(num_samples) - set(DEFAULT_NUM_SAMPLES))
             if unknown:
-                raise ValueError(f"Unknown groups {unknown} in num_samples. Valid: {sorted(METRIC_GROUPS)}")
+                raise ValueError(
+                    f"Unknown groups {unknown} in num_samples. Valid: {sorted(METRIC_GROUPS)}"
+                )
             self.num_samples = {**DEFAULT_NUM_SAMPLES, **num_samples}
         elif num_samples is None:
             self.num_samples = dict(DEFAULT_NUM_SAMPLES)
@@ -543,7 +549,8 @@ class Evaluator:
         """The groups that make sense for this dataset: no mode coverage for images, no
         classifier score for the 2-D mixtures (their identity features have no logits)."""
         if self.info.kind == "points":
-            return [g for g in METRIC_GROUPS if g != "cs" and (g != "modes" or self.dataset in data_lib.MIXTURES)]
+            mixture = self.dataset in data_lib.MIXTURES
+            return [g for g in METRIC_GROUPS if g != "cs" and (g != "modes" or mixture)]
         return [g for g in METRIC_GROUPS if g != "modes"]
 
     @property
@@ -681,14 +688,21 @@ class EvaluationCallback(keras.callbacks.Callback):
       **evaluator_kwargs: passed to `Evaluator` (`num_samples`, `feature_network`, ...).
     """
 
-    def __init__(self, dataset, log_dir=None, metrics=("modes",), every_n_epochs=1, **evaluator_kwargs):
+    def __init__(
+        self, dataset, log_dir=None, metrics=("modes",), every_n_epochs=1, **evaluator_kwargs
+    ):
         super().__init__()
         if int(every_n_epochs) < 1:
-            raise ValueError(f"every_n_epochs must be >= 1. Received: every_n_epochs={every_n_epochs}")
+            raise ValueError(
+                f"every_n_epochs must be >= 1. Received: every_n_epochs={every_n_epochs}"
+            )
         self.groups = parse_metrics(metrics)
         self.every_n_epochs = int(every_n_epochs)
         self.log_dir = log_dir
-        self.evaluator = dataset if isinstance(dataset, Evaluator) else Evaluator(dataset, **evaluator_kwargs)
+        if isinstance(dataset, Evaluator):
+            self.evaluator = dataset
+        else:
+            self.evaluator = Evaluator(dataset, **evaluator_kwargs)
         self.history = []
         self._writer = None
 
