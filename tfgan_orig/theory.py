@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_orig import data as data_lib
 from tfgan_orig import losses as losses_lib
 from tfgan_orig.gan import GAN
 
@@ -37,6 +38,8 @@ __all__ = [
     "value_estimate",
     "value_from_logits",
     "density_grid",
+    "check_region",
+    "gauss_dataset",
     "affine_generator",
     "discriminator_1d",
     "fit_discriminator",
@@ -201,9 +204,8 @@ def discriminator_1d(hidden_units=(32, 32), activation="tanh", seed=None, name="
 
 
 def gauss_dataset(mean, std, batch_size, seed=0, num=100_000):
-    """Repeating `tf.data` of float32 `[batch, 1]` batches drawn from N(mean, std^2)."""
-    rng = np.random.default_rng(seed)
-    x = (mean + std * rng.standard_normal((int(num), 1))).astype(np.float32)
+    """Repeating `tf.data` of float32 `[batch, 1]` batches from `tfgan_orig.data.gauss1d`."""
+    x, _ = data_lib.gauss1d(num=int(num), seed=seed, mean=mean, std=std)
     ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed)
     return ds.batch(int(batch_size), drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE)
 
