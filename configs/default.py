@@ -64,4 +64,7 @@ def get_config():
     config.train.verbose = 1  # Keras progress: 1 = bar, 2 = one line per epoch, 0 = silent
     config.train.export = True  # export the generator SavedModel at the end
     config.train.time_limit_minutes = 0.0  # stop at an epoch end before this; 0 = no limit
+    config.train.on_nonfinite = "stop"  # NaN/Inf loss: "stop" (exit non-zero) or "skip" the update
+    config.train.max_consecutive_skips = 100  # "skip": stop after this many skipped updates in a row
+    config.train.min_free_bytes = 0  # free disk space required beyond the run's estimated needs
     return config

@@ -41,6 +41,8 @@ def main(argv):
         result = train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, strategy=FLAGS.strategy)
     except train_lib.ConfigError as e:  # a clear message, not a traceback
         sys.exit(f"FATAL {e}")
+    except train_lib.divergence.TrainingDiverged as e:  # NaN/Inf loss: last good checkpoint kept
+        sys.exit(f"FATAL {e}")
     lines = [
         "",
         f"Done: {result['stopped_at_epoch'] or result['epochs']} of {result['epochs']} epochs "

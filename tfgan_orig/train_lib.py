@@ -33,6 +33,7 @@ from absl import logging
 from tfgan_orig import callbacks as callbacks_lib
 from tfgan_orig import checkpoints as checkpoints_lib
 from tfgan_orig import data as data_lib
+from tfgan_orig import divergence
 from tfgan_orig import losses as losses_lib
 from tfgan_orig import networks, schedules
 from tfgan_orig.gan import GAN, NOISE_TYPES
@@ -541,8 +542,14 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
         opt = config.optimizer
         make_opt = OPTIMIZERS[opt.name]
         gan.compile(
-            d_optimizer=make_opt(opt, opt.d_learning_rate, num_steps_per_epoch, "d_optimizer"),
-            g_optimizer=make_opt(opt, opt.g_learning_rate, num_steps_per_epoch, "g_optimizer"),
+            d_optimizer=divergence.wrap_optimizer(  # train.on_nonfinite="skip": skip NaN steps
+                make_opt(opt, opt.d_learning_rate, num_steps_per_epoch, "d_optimizer"),
+                config.train.get("on_nonfinite", "stop"),
+            ),
+            g_optimizer=divergence.wrap_optimizer(
+                make_opt(opt, opt.g_learning_rate, num_steps_per_epoch, "g_optimizer"),
+                config.train.get("on_nonfinite", "stop"),
+            ),
             loss=config.loss.name,
             label_smoothing=config.loss.label_smoothing,
             gradient_penalty_weight=config.loss.get("gradient_penalty_weight", 0.0),
@@ -700,6 +707,9 @@ def train_and_evaluate(config, workdir, strategy=None):
     """
     strategy = make_strategy(strategy)
     validate_config(config, num_replicas=strategy.num_replicas_in_sync)
+    from tfgan_orig import preflight  # workdir, disk space, resume compatibility: before any write
+
+    preflight.check(config, workdir, strategy)
     if config.train.get("deterministic", False):
         tf.config.experimental.enable_op_determinism()
     chief = checkpoints_lib.is_chief(strategy)
@@ -716,6 +726,7 @@ def train_and_evaluate(config, workdir, strategy=None):
     if config.data.limit > 0:
         x = x[: config.data.limit]
         y = None if y is None else y[: config.data.limit]
+    preflight.check_data(config, x, y)  # example shape, conditional labels' range
     num_steps = steps_per_epoch(config, len(x))
     epochs = config.train.epochs
     step_batch = config.train.d_steps * config.train.batch_size
@@ -726,6 +737,10 @@ def train_and_evaluate(config, workdir, strategy=None):
         strategy=strategy,
     )
     restored = ckpt.restore_latest()
+    if restored:  # a lowered learning rate (after a divergence) must win over the checkpoint's
+        divergence.use_config_learning_rates(
+            gan, config.optimizer.d_learning_rate, config.optimizer.g_learning_rate
+        )
     start_epoch = ckpt.restored_epoch if restored else 0
     if restored:
         logging.info(
@@ -752,6 +767,12 @@ def train_and_evaluate(config, workdir, strategy=None):
         chief=chief,
     )
     fit_callbacks = [summaries, callbacks_lib.CheckpointEachEpoch(ckpt)]
+    fit_callbacks.insert(0, divergence.NonFiniteGuard(  # first: before the epoch-end checkpoint
+        num_steps,
+        on_nonfinite=config.train.get("on_nonfinite", "stop"),
+        max_consecutive_skips=config.train.get("max_consecutive_skips", 100),
+        checkpoint_dir=paths["checkpoints"],
+    ))
     time_limit = None
     if config.train.get("time_limit_minutes", 0) > 0:
         time_limit = callbacks_lib.TimeLimit(config.train.time_limit_minutes)
