@@ -120,7 +120,7 @@ class TrainingCheckpoint:
                     status.expect_partial()
                 else:
                     status.assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, AssertionError) as e:
+            except Exception as e:  # noqa: BLE001 - OpError, IndexError (truncated data), ...
                 logging.error("Checkpoint %s could not be loaded (%s); trying an older one.", path, e)
                 last_error = e
                 continue
