@@ -18,12 +18,14 @@ setup(
         "ml_collections",
         "numpy",
         "pillow",
+        # 2-D sample scatter plots during training and the Figure 1 command (Agg backend).
+        "matplotlib",
     ],
     extras_require={
         # Exactly one TensorFlow wheel: the CPU build installs from local disk in seconds here.
         "cpu": ["tensorflow-cpu==2.21.0"],
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "test": ["pytest", "hypothesis", "matplotlib", "scipy"],
+        "test": ["pytest", "hypothesis", "scipy"],
     },
     entry_points={"console_scripts": ["tfgan-train=tfgan_orig.train:run"]},
 )
