@@ -177,7 +177,7 @@ def _damaged_files(prefix):
         reader = tf.train.load_checkpoint(prefix)
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
-    except (tf.errors.OpError, ValueError) as e:
+    except (tf.errors.OpError, ValueError, IndexError) as e:  # IndexError: truncated .data file
         directory = os.path.dirname(prefix)
         stem = os.path.basename(prefix)
         files = sorted(f for f in os.listdir(directory) if f.startswith(stem + "."))

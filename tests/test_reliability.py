@@ -1,0 +1,437 @@
+"""Faults never lose work or fail silently: real SIGKILLs, damaged files, full and unwritable disks,
+divergence, and bad data, each against the real training program (no mocks).
+
+Covered elsewhere and not repeated here: one SIGKILL between epochs with resume equality and the
+checkpoint fallback library calls (test_resume.py), config typos and names (test_train.py,
+test_config_validation.py), multi-worker kills (test_distributed.py).
+"""
+
+import os
+import random
+import runpy
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfgan_orig
+from tfgan_orig import divergence, networks, preflight, train_lib
+
+from conftest import mirrored_strategy
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Tiny ring8 networks: every CLI run trains in seconds; start-up dominates.
+TINY = [
+    "--config=configs/ring8.py",
+    "--config.model.g_hidden_units=(16,16)",
+    "--config.model.d_units=16",
+    "--config.model.d_pieces=2",
+    "--config.model.d_layers=1",
+    "--config.data.limit=4000",
+    "--config.train.batch_size=16",
+    "--config.train.steps_per_epoch=5",
+    "--config.train.num_samples=200",
+    "--config.train.log_every_steps=0",
+    "--config.train.verbose=0",
+]
+
+
+def _env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+
+
+def _cmd(workdir, extra=()):
+    return [sys.executable, "-m", "tfgan_orig.train", f"--workdir={workdir}"] + TINY + list(extra)
+
+
+def run_cli(workdir, extra=(), timeout=600):
+    return subprocess.run(_cmd(workdir, extra), cwd=REPO, env=_env(), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def tiny_config(**train):
+    """The TINY config as a ConfigDict, for in-process runs."""
+    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
+    config.model.g_hidden_units = (16, 16)
+    config.model.d_units = 16
+    config.model.d_pieces = 2
+    config.model.d_layers = 1
+    config.data.limit = 4000
+    config.train.batch_size = 16
+    config.train.steps_per_epoch = 5
+    config.train.num_samples = 200
+    config.train.log_every_steps = 0
+    config.train.verbose = 0
+    config.train.export = False
+    for key, value in train.items():
+        config.train[key] = value
+    return config
+
+
+def files_under(path):
+    return sorted(os.path.relpath(os.path.join(d, f), path)
+                  for d, _, fs in os.walk(path) for f in fs)
+
+
+def checkpoint_state(workdir):
+    """{name: value} of every tensor of the newest indexed checkpoint (reading all of its data)."""
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    reader = tf.train.load_checkpoint(path)
+    names = [n for n in reader.get_variable_to_shape_map() if not n.startswith("_")]
+    return path, {n: reader.get_tensor(n) for n in names}
+
+
+def assert_export_complete(base):
+    """Every integer version (what TF Serving serves) is a complete SavedModel."""
+    versions = [d for d in os.listdir(base) if d.isdigit()]
+    assert versions, os.listdir(base)
+    for version in versions:
+        assert os.path.exists(os.path.join(base, version, "saved_model.pb")), version
+        assert os.path.isdir(os.path.join(base, version, "variables")), version
+    return versions
+
+
+# ------------------------------------------------------------------------------------ SIGKILL
+def _wait_for(proc, condition, timeout=420, poll=0.002):
+    """Polls `condition()` until true (returns True) or the process ends (returns False)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(poll)
+    raise TimeoutError("condition not met in time")
+
+
+def _kill(proc):
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _indexed(workdir):
+    """Checkpoint numbers the `checkpoint` index names (what a resume may load)."""
+    state = tf.train.get_checkpoint_state(os.path.join(workdir, "checkpoints"))
+    if state is None:
+        return []
+    return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths]
+
+
+def _assert_indexed_checkpoints_complete(workdir):
+    for number in _indexed(workdir):
+        prefix = os.path.join(workdir, "checkpoints", f"ckpt-{number}")
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)  # raises on a partial file
+
+
+@pytest.mark.slow
+def test_sigkill_in_save_in_export_and_at_random_then_rerun_equals_uninterrupted(tmp_path):
+    """Kills land inside a checkpoint write (its `*_temp*` shard directory exists), at seeded
+    random moments of training, and inside the SavedModel export (its `.tmp-*` directory exists).
+    Each re-run resumes from the newest *complete* checkpoint; the end state equals an
+    uninterrupted run's (deterministic ops), checkpoint and exported generator alike."""
+    extra = ["--config.train.epochs=8", "--config.train.steps_per_epoch=20",
+             "--config.train.deterministic=True", "--config.seed=5"]
+    straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
+    reference = subprocess.Popen(_cmd(straight, extra), cwd=REPO, env=_env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ckpt_dir = os.path.join(killed, "checkpoints")
+    export_dir = os.path.join(killed, "export", "generator")
+    rng = random.Random(1234)
+
+    def start():
+        return subprocess.Popen(_cmd(killed, extra), cwd=REPO, env=_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def saving():
+        return os.path.isdir(ckpt_dir) and any("_temp" in n for n in os.listdir(ckpt_dir))
+
+    # 1. Inside a checkpoint write: killed while its temporary shards exist (the write can end
+    # between seeing them and the kill; then the next save is tried, in a new process).
+    in_save = None
+    for _ in range(4):
+        proc = start()
+        assert _wait_for(proc, saving), "no checkpoint write was seen before the run ended"
+        _kill(proc)
+        _assert_indexed_checkpoints_complete(killed)
+        if saving():  # the temporary files of an unfinished write are still there
+            in_save = list(_indexed(killed))
+            break
+    assert in_save is not None, "no kill landed inside a checkpoint write"
+
+    # 2-3. At seeded random moments after training (re)started (a new checkpoint is indexed).
+    random_kills = []
+    for _ in range(2):
+        before = max(_indexed(killed), default=0)
+        proc = start()
+        if not _wait_for(proc, lambda: max(_indexed(killed), default=0) > before):
+            break
+        time.sleep(rng.uniform(0.0, 3.0))
+        if proc.poll() is not None:
+            break
+        _kill(proc)
+        random_kills.append(max(_indexed(killed), default=0))
+        _assert_indexed_checkpoints_complete(killed)
+    assert random_kills, "the run ended before any random kill"
+
+    # 4. Inside the export (training done, SavedModel being written), unless already finished.
+    proc = start()
+    exporting = _wait_for(
+        proc, lambda: os.path.isdir(export_dir) and any(
+            n.startswith(".tmp-") for n in os.listdir(export_dir))
+    )
+    if exporting:
+        _kill(proc)
+        assert not [d for d in os.listdir(export_dir) if d.isdigit()]  # nothing published
+        proc = start()
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    assert exporting, "the kill meant for the export came too late"
+    assert "Resuming from" in out
+
+    assert reference.wait(timeout=600) == 0, reference.stderr.read()[-3000:]
+    # Only complete versions are servable; the interrupted export left no integer version.
+    assert assert_export_complete(export_dir) == ["1"]
+    assert sorted(d for d in os.listdir(export_dir) if d.isdigit()) == ["1"]
+
+    path_a, state_a = checkpoint_state(straight)
+    path_b, state_b = checkpoint_state(killed)
+    assert path_a.endswith("ckpt-8") and path_b.endswith("ckpt-8")
+    assert sorted(state_a) == sorted(state_b)
+    for name in state_a:
+        np.testing.assert_allclose(state_a[name], state_b[name], rtol=1e-6, atol=1e-7,
+                                   err_msg=name)
+    z = np.random.default_rng(0).standard_normal((16, 2)).astype(np.float32)
+    out_a = tf.saved_model.load(os.path.join(straight, "export", "generator", "1"))
+    out_b = tf.saved_model.load(os.path.join(export_dir, "1"))
+    images_a = out_a.signatures["serving_default"](z=tf.constant(z))
+    images_b = out_b.signatures["serving_default"](z=tf.constant(z))
+    for key in images_a:
+        np.testing.assert_allclose(images_a[key].numpy(), images_b[key].numpy(), rtol=1e-6,
+                                   atol=1e-7)
+    print(f"kills: in save after {in_save}, random after {random_kills}, in export: {exporting}")
+
+
+# ------------------------------------------------------------------------------------ damaged files
+def test_truncated_newest_checkpoint_is_named_and_the_previous_one_resumes(tmp_path, capsys):
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(tiny_config(epochs=2), workdir)
+    data_file = os.path.join(workdir, "checkpoints", "ckpt-2.data-00000-of-00001")
+    with open(data_file, "r+b") as f:
+        f.truncate(os.path.getsize(data_file) // 2)
+    capsys.readouterr()
+    result = train_lib.train_and_evaluate(tiny_config(epochs=3), workdir)
+    out = capsys.readouterr().out
+    assert f"Checkpoint {os.path.join(workdir, 'checkpoints', 'ckpt-2')} is damaged" in out
+    assert data_file in out  # the file itself is named, with its size
+    assert result["start_epoch"] == 1 and len(result["history"]["d_loss"]) == 2
+    assert result["checkpoint"].endswith("ckpt-3")
+    _assert_indexed_checkpoints_complete(workdir)
+
+
+# ------------------------------------------------------------------------------------ workdir
+def test_cli_workdir_under_a_file_fails_before_anything_is_written(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    result = run_cli(str(blocker / "run"))
+    assert result.returncode != 0
+    assert "FATAL" in result.stderr and str(blocker) in result.stderr
+    assert "not a directory" in result.stderr and "Traceback" not in result.stderr
+    assert files_under(str(tmp_path)) == ["a_file"]
+
+
+def test_unwritable_workdir_is_rejected_before_training(tmp_path):
+    with pytest.raises(preflight.PreflightError, match="not writable"):
+        train_lib.train_and_evaluate(tiny_config(), "/proc/tfgan_reliability_test/run")
+    assert not os.path.exists("/proc/tfgan_reliability_test")
+
+
+def test_full_disk_by_margin_is_rejected_before_anything_is_written(tmp_path):
+    """The disk is made "full" through the config: train.min_free_bytes (a margin the run must
+    find free on top of its own estimate) is set beyond the filesystem's free space."""
+    workdir = tmp_path / "run"
+    config = tiny_config(min_free_bytes=int(2**62))
+    with pytest.raises(preflight.PreflightError) as e:
+        train_lib.train_and_evaluate(config, str(workdir))
+    message = str(e.value)
+    assert "Not enough free disk space" in message and str(workdir) in message
+    assert "variables x 4 bytes" in message and "free" in message
+    assert not workdir.exists()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real, tiny filesystem (tmpfs of a chosen size); skipped where mounting is not allowed."""
+    mounts = []
+
+    def mount(size_bytes):
+        point = tmp_path / f"fs{len(mounts)}"
+        point.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={int(size_bytes)}", "tmpfs",
+                                 str(point)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounts.append(point)
+        return point
+
+    yield mount
+    for point in mounts:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+def test_really_full_disk_is_rejected_and_the_estimate_is_enough(small_tmpfs):
+    config = tiny_config(epochs=3, export=True)
+    need, _ = preflight.estimate_bytes(config)
+    # A filesystem too small for the estimate: refused before any file is written.
+    small = small_tmpfs(64 * 1024)
+    with pytest.raises(preflight.PreflightError, match="Not enough free disk space"):
+        train_lib.train_and_evaluate(config, str(small / "run"))
+    assert os.listdir(small) == []
+    # A filesystem of exactly the estimated size: the whole run (3 checkpoints, pictures,
+    # TensorBoard, export) fits, so the estimate is an upper bound, not a guess.
+    exact = small_tmpfs(-(-need // 4096) * 4096)
+    result = train_lib.train_and_evaluate(config, str(exact / "run"))
+    assert result["checkpoint"].endswith("ckpt-3") and result["export"]
+    used = sum(os.path.getsize(os.path.join(exact, "run", f))
+               for f in files_under(str(exact / "run")))
+    assert used <= need
+
+
+# ------------------------------------------------------------------------------------ divergence
+@pytest.mark.slow
+def test_cli_divergence_stops_at_the_step_keeps_last_good_checkpoint(tmp_path):
+    workdir = str(tmp_path / "run")
+    sgd = ["--config.optimizer.name=sgd", "--config.optimizer.momentum=0.0",
+           "--config.train.export=False"]
+    config = tiny_config(epochs=2)
+    config.optimizer.name = "sgd"
+    config.optimizer.momentum = 0.0
+    train_lib.train_and_evaluate(config, workdir)  # two good epochs
+    good_path, good_state = checkpoint_state(workdir)
+
+    result = run_cli(workdir, sgd + ["--config.train.epochs=4",
+                                     "--config.optimizer.d_learning_rate=1e30"])
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    message = [line for line in result.stderr.splitlines() if line.startswith("FATAL")]
+    assert message, result.stderr[-3000:]
+    # Resumed after 10 steps; step 11 takes the huge update, step 12's loss is no longer finite.
+    assert "Training diverged at step 12 " in message[0] or "at step 11 " in message[0], message
+    assert "non-finite" in message[0] and ("d_loss=" in message[0] or "g_loss=" in message[0])
+    assert good_path in message[0]
+    # The last good checkpoint is the newest, unchanged, loadable; nothing diverged was saved.
+    assert _indexed(workdir) == [1, 2]
+    assert not [f for f in os.listdir(os.path.join(workdir, "checkpoints"))
+                if f.startswith("ckpt-3")]
+    path, state = checkpoint_state(workdir)
+    assert path == good_path
+    for name, value in good_state.items():
+        np.testing.assert_array_equal(state[name], value, err_msg=name)
+    gan = train_lib.load_gan_from_workdir(workdir)
+    assert gan.restored_epoch == 2
+    assert all(np.isfinite(v.numpy()).all() for v in gan.variables)
+    assert not os.path.exists(os.path.join(workdir, "export"))
+
+
+def test_resume_uses_the_config_learning_rate_not_the_checkpointed_one(tmp_path):
+    """Lowering the learning rate after a divergence must take effect on resume (Keras stores a
+    constant learning rate in an optimizer variable, which the checkpoint restores)."""
+    workdir = str(tmp_path)
+    config = tiny_config(epochs=1)
+    train_lib.train_and_evaluate(config, workdir)
+    config.train.epochs = 2
+    config.optimizer.d_learning_rate = 3e-5
+    train_lib.train_and_evaluate(config, workdir)
+    gan = train_lib.load_gan_from_workdir(workdir, with_optimizers=True)
+    np.testing.assert_allclose(float(gan.d_optimizer.learning_rate.numpy()), 3e-5, rtol=1e-6)
+
+
+def test_skip_mode_stops_after_too_many_skipped_updates(tmp_path):
+    """on_nonfinite="skip" resumes a stop-mode checkpoint (same variables) and, when every step is
+    non-finite, still stops after max_consecutive_skips updates in a row, keeping the checkpoint."""
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(tiny_config(epochs=1), workdir)
+    config = tiny_config(epochs=3, on_nonfinite="skip", max_consecutive_skips=3)
+    config.optimizer.d_learning_rate = 1e30
+    with pytest.raises(divergence.TrainingDiverged, match=r"the last 3 [DG] updates all had non-finite"):
+        train_lib.train_and_evaluate(config, workdir)
+    assert _indexed(workdir) == [1]
+    gan = train_lib.load_gan_from_workdir(workdir)
+    assert all(np.isfinite(v.numpy()).all() for v in gan.variables)
+
+
+def _points_gan(strategy, optimizer):
+    with strategy.scope():
+        g = networks.mlp_generator(latent_dim=2, output_dim=2, hidden_units=(8,),
+                                   batch_norm=False, seed=0)
+        d = networks.maxout_discriminator(2, units=4, pieces=2, num_layers=1, seed=0)
+        gan = tfgan_orig.GAN(g, d, latent_dim=2, seed=0)
+        gan.compile(d_optimizer=optimizer(keras.optimizers.SGD(0.1, name="d")),
+                    g_optimizer=optimizer(keras.optimizers.SGD(0.1, name="g")))
+    return gan
+
+
+def _fit_with_nan_in_second_replica(gan):
+    x = np.random.default_rng(0).normal(size=(8, 2)).astype(np.float32)
+    x[6] = np.nan  # replica 1's half of the global batch of 8 (replica 0's is rows 0-3)
+    d_before = [v.numpy().copy() for v in gan.discriminator.trainable_variables]
+    g_before = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    gan.fit(tf.data.Dataset.from_tensors(x), epochs=1, verbose=0)
+    d_after = [v.numpy() for v in gan.discriminator.trainable_variables]
+    g_after = [v.numpy() for v in gan.generator.trainable_variables]
+    return d_before, d_after, g_before, g_after
+
+
+def test_skip_nonfinite_skips_on_every_replica_under_mirrored_strategy():
+    """One replica's NaN gradient makes *all* replicas skip the D update (and only it: G, whose
+    gradients are finite, is updated). Keras' own LossScaleOptimizer takes the first replica's
+    verdict and applies the NaN sum: shown too, so this test's NaN really is on one replica only."""
+    strategy = mirrored_strategy()
+    gan = _points_gan(strategy, divergence.SkipNonFinite)
+    d_before, d_after, g_before, g_after = _fit_with_nan_in_second_replica(gan)
+    for before, after in zip(d_before, d_after):
+        np.testing.assert_array_equal(before, after)
+    assert any(not np.array_equal(a, b) for a, b in zip(g_before, g_after))
+    assert all(np.isfinite(v).all() for v in g_after)
+    assert int(gan.d_optimizer.skipped_updates.numpy()) == 1
+    assert int(gan.g_optimizer.skipped_updates.numpy()) == 0
+    # The wrapper adds no checkpointed variables: checkpoints with and without it match.
+    assert len(gan.d_optimizer.variables) == len(gan.d_optimizer.inner_optimizer.variables)
+
+    plain = _points_gan(strategy, lambda opt: keras.optimizers.LossScaleOptimizer(opt, 1.0))
+    _, d_after_plain, _, _ = _fit_with_nan_in_second_replica(plain)
+    assert not all(np.isfinite(v).all() for v in d_after_plain)
+
+
+# ------------------------------------------------------------------------------------ bad input
+def test_latent_size_mismatch_on_resume_is_rejected_before_any_write(tmp_path):
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(tiny_config(epochs=1), workdir)
+    before = {f: os.path.getmtime(os.path.join(workdir, f)) for f in files_under(workdir)}
+    config = tiny_config(epochs=2)
+    config.model.latent_dim = 3
+    with pytest.raises(preflight.PreflightError) as e:
+        train_lib.train_and_evaluate(config, workdir)
+    assert "model.latent_dim: checkpoint 2, config 3" in str(e.value)
+    after = {f: os.path.getmtime(os.path.join(workdir, f)) for f in files_under(workdir)}
+    assert after == before
+
+
+def test_data_shape_and_conditional_labels_are_checked():
+    config = runpy.run_path(os.path.join(REPO, "configs", "fashion_mnist_cgan.py"))["get_config"]()
+    x = np.zeros((6, 28, 28, 1), np.uint8)
+    preflight.check_data(config, x, np.arange(6) % 10)
+    with pytest.raises(preflight.PreflightError, match=r"shape \(32, 32, 3\).*\(28, 28, 1\)"):
+        preflight.check_data(config, np.zeros((6, 32, 32, 3), np.uint8), np.zeros(6, np.int32))
+    with pytest.raises(preflight.PreflightError, match=r"found \[-1, 10\].*valid labels are 0\.\.9"):
+        preflight.check_data(config, x, np.array([0, 10, 3, -1, 9, 10]))
+    with pytest.raises(preflight.PreflightError, match="needs labels"):
+        preflight.check_data(config, x, None)
