@@ -2,10 +2,11 @@
 
 Hypothesis generates broken configs (unknown names, d_steps < 1, non-positive or non-finite learning
 rates and batch sizes, batches that do not split over the replicas, values of the wrong type) and
-typo'd override keys. Each must be rejected by `train_lib.validate_config` + `preflight.check_options`
-(the config-only checks that run before anything is loaded, built or written) with a `ValueError`
-whose message names the bad field, raised from the project's own code: no frame of the traceback
-may be inside TensorFlow or Keras. Neither function builds a model or reads data.
+typo'd override keys. Each must be rejected by `train_lib.validate_config` +
+`preflight.check_options` (the config-only checks that run before anything is loaded, built or
+written) with a `ValueError` whose message names the bad field, raised from the project's own code:
+no frame of the traceback may be inside TensorFlow or Keras. Neither function builds a model or
+reads data.
 """
 
 import math
@@ -245,7 +246,7 @@ def _keys(config, prefix=""):
             yield f"{prefix}{key}"
 
 
-RING8_KEYS = sorted(_keys(runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()))
+RING8_KEYS = sorted(_keys(base_config("ring8")))
 
 
 @st.composite

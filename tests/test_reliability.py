@@ -361,7 +361,7 @@ def test_skip_mode_stops_after_too_many_skipped_updates(tmp_path):
     train_lib.train_and_evaluate(tiny_config(epochs=1), workdir)
     config = tiny_config(epochs=3, on_nonfinite="skip", max_consecutive_skips=3)
     config.optimizer.d_learning_rate = 1e30
-    with pytest.raises(divergence.TrainingDiverged, match=r"the last 3 [DG] updates all had non-finite"):
+    with pytest.raises(divergence.TrainingDiverged, match=r"last 3 [DG] updates all had non-fin"):
         train_lib.train_and_evaluate(config, workdir)
     assert _indexed(workdir) == [1]
     gan = train_lib.load_gan_from_workdir(workdir)
@@ -431,7 +431,7 @@ def test_data_shape_and_conditional_labels_are_checked():
     preflight.check_data(config, x, np.arange(6) % 10)
     with pytest.raises(preflight.PreflightError, match=r"shape \(32, 32, 3\).*\(28, 28, 1\)"):
         preflight.check_data(config, np.zeros((6, 32, 32, 3), np.uint8), np.zeros(6, np.int32))
-    with pytest.raises(preflight.PreflightError, match=r"found \[-1, 10\].*valid labels are 0\.\.9"):
+    with pytest.raises(preflight.PreflightError, match=r"found \[-1, 10\].*labels are 0\.\.9"):
         preflight.check_data(config, x, np.array([0, 10, 3, -1, 9, 10]))
     with pytest.raises(preflight.PreflightError, match="needs labels"):
         preflight.check_data(config, x, None)

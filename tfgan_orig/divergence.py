@@ -116,7 +116,8 @@ def wrap_optimizer(optimizer, on_nonfinite="stop"):
     """
     if on_nonfinite not in ON_NONFINITE:
         raise ValueError(
-            f"train.on_nonfinite: unknown value {on_nonfinite!r}. Valid choices: {list(ON_NONFINITE)}."
+            f"train.on_nonfinite: unknown value {on_nonfinite!r}. "
+            f"Valid choices: {list(ON_NONFINITE)}."
         )
     if on_nonfinite == "stop" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
@@ -152,10 +153,8 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self._skipped_at_epoch_start = 0
 
     def _optimizers(self):
-        return [
-            (name, opt) for name, opt in (("D", self.model.d_optimizer), ("G", self.model.g_optimizer))
-            if isinstance(opt, SkipNonFinite)
-        ]
+        pairs = (("D", self.model.d_optimizer), ("G", self.model.g_optimizer))
+        return [(name, opt) for name, opt in pairs if isinstance(opt, SkipNonFinite)]
 
     def _skipped(self):
         return sum(int(opt.skipped_updates.numpy()) for _, opt in self._optimizers())
@@ -195,7 +194,8 @@ class NonFiniteGuard(keras.callbacks.Callback):
                 message = (
                     f"Training diverged at step {step} (epoch {self._epoch + 1}): the last {run} "
                     f"{name} updates all had non-finite gradients and were skipped "
-                    f"(train.max_consecutive_skips={self.max_consecutive_skips}).{self._last_good()}"
+                    f"(train.max_consecutive_skips={self.max_consecutive_skips})."
+                    f"{self._last_good()}"
                 )
                 logging.error(message)
                 raise TrainingDiverged(message)

@@ -126,7 +126,8 @@ def check_options(config, num_replicas=1):
     if replicas > 1 and batch % replicas:
         problems.append(
             f"train.batch_size={batch} (the global minibatch) must be divisible by the {replicas} "
-            f"replicas in sync. Valid: a multiple of {replicas}, e.g. {max(1, batch // replicas) * replicas}."
+            f"replicas in sync. Valid: a multiple of {replicas}, e.g. "
+            f"{max(1, batch // replicas) * replicas}."
         )
     info = data_lib.info(config.data.name)
     n = info.num_train if config.data.limit <= 0 else min(info.num_train, config.data.limit)
@@ -166,7 +167,8 @@ def check_workdir(workdir):
         os.remove(probe)
     except OSError as e:
         raise PreflightError(
-            f"workdir {workdir} is not writable: cannot create a file in {base} ({e.strerror or e})."
+            f"workdir {workdir} is not writable: cannot create a file in {base} "
+            f"({e.strerror or e})."
         ) from e
 
 
@@ -181,8 +183,8 @@ def _damaged_files(prefix):
         directory = os.path.dirname(prefix)
         stem = os.path.basename(prefix)
         files = sorted(f for f in os.listdir(directory) if f.startswith(stem + "."))
-        sizes = ", ".join(f"{os.path.join(directory, f)} ({os.path.getsize(os.path.join(directory, f))} bytes)"
-                          for f in files)
+        paths = [os.path.join(directory, f) for f in files]
+        sizes = ", ".join(f"{p} ({os.path.getsize(p)} bytes)" for p in paths)
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return f"{sizes}: {first_line}"
     return None
@@ -270,7 +272,8 @@ def check_disk(config, workdir):
     margin = _field(config, "train.min_free_bytes", 0)
     if free < need + margin:
         raise PreflightError(
-            f"Not enough free disk space for workdir {os.path.abspath(workdir)}: the run needs about "
+            f"Not enough free disk space for workdir {os.path.abspath(workdir)}: the run needs "
+            "about "
             f"{_mib(need)} ({explanation})"
             + (f" + train.min_free_bytes={margin}" if margin else "")
             + f", but {base} has {_mib(free)} free. Free some space or choose another --workdir."

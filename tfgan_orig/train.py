@@ -37,6 +37,10 @@ def main(argv):
     from tfgan_orig import train_lib  # imported here so --help is instant
 
     logging.info("Config:\n%s", FLAGS.config)
+    try:  # ml_collections defers a config file's load error (missing file, bad Python) to first use
+        FLAGS.config.keys()
+    except OSError as e:
+        sys.exit(f"FATAL Cannot load the --config file: {e}")
     try:
         result = train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, strategy=FLAGS.strategy)
     except train_lib.ConfigError as e:  # a clear message, not a traceback
