@@ -36,7 +36,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from tfgan_orig import train_lib  # imported here so --help is instant
 
-    logging.info("Config:\n%s", FLAGS.config)
+    logging.debug("Config:\n%s", FLAGS.config)  # also saved as WORKDIR/config.json
     try:  # ml_collections defers a config file's load error (missing file, bad Python) to first use
         FLAGS.config.keys()
     except OSError as e:
