@@ -568,3 +568,18 @@ def test_cli_exports_the_latest_checkpoint(tmp_path):
     assert taken.returncode == 1 and "error: Version 1 already exists" in taken.stderr
     missing = export_cli(f"--workdir={tmp_path / 'nothing'}")
     assert missing.returncode == 1 and "error:" in missing.stderr
+
+
+def test_warmup_without_tensorflow_serving_api(gan, tmp_path, monkeypatch):
+    """tensorflow-serving-api is an optional (--no-deps) install: by default the export still
+    succeeds without warmup requests; asking for them explicitly names the install command."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorflow_serving", None)
+    monkeypatch.setitem(sys.modules, "tensorflow_serving.apis", None)
+    path = export.export_generator(gan, str(tmp_path / "auto"))
+    assert os.path.exists(os.path.join(path, "saved_model.pb"))
+    assert not os.path.exists(os.path.join(path, export.WARMUP_FILE))
+    with pytest.raises(ImportError, match="pip install --no-deps tensorflow-serving-api"):
+        export.export_generator(gan, str(tmp_path / "required"), warmup=True)
+    assert not os.path.exists(str(tmp_path / "required" / "0"))

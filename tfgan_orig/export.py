@@ -290,6 +290,17 @@ def _build_module(gan, generator, output_range, max_num):
 
 
 # ------------------------------------------------------------------------------------ warmup
+_SERVING_API_INSTALL = "pip install --no-deps tensorflow-serving-api==2.21.0"
+
+
+def _serving_protos_available():
+    try:
+        from tensorflow_serving.apis import prediction_log_pb2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def warmup_requests(gan, model_name="generator", batch_sizes=(1, 4)):
     """PredictionLog protos TF Serving replays at load: both signatures, a few batch sizes."""
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
@@ -333,7 +344,7 @@ def export_generator(
     version=None,
     output_range=None,
     max_num=DEFAULT_MAX_NUM,
-    warmup=True,
+    warmup=None,
     use_ema=False,
     model_name="generator",
 ):
@@ -347,7 +358,9 @@ def export_generator(
         `None` infers it from the final activation (sigmoid (0, 1), tanh (-1, 1); otherwise
         (0, 1) with a warning). Ignored for non-image generators.
       max_num: the largest `num` the `generate` signature accepts.
-      warmup: write `assets.extra/tf_serving_warmup_requests`.
+      warmup: write `assets.extra/tf_serving_warmup_requests` (needs tensorflow-serving-api's
+        protos). `None`: write it if that package is installed, else warn and skip; `True`:
+        required (ImportError naming the install command if missing); `False`: skip.
       use_ema: export `gan.ema_generator` (an exponential moving average of the generator's
         weights) instead of `gan.generator`.
       model_name: model name written into the warmup requests' ModelSpec.
@@ -370,6 +383,19 @@ def export_generator(
     else:
         generator = gan.generator
     output_range = _resolve_output_range(generator, output_range)
+    if warmup is None:
+        warmup = _serving_protos_available()
+        if not warmup:
+            logging.warning(
+                "tensorflow-serving-api is not installed: exporting without TF Serving warmup "
+                "requests. Install its protos with `%s` to get them.",
+                _SERVING_API_INSTALL,
+            )
+    elif warmup and not _serving_protos_available():
+        raise ImportError(
+            f"warmup=True needs tensorflow-serving-api's protos. Install them with "
+            f"`{_SERVING_API_INSTALL}` (--no-deps: the wheel declares the full tensorflow package)."
+        )
 
     module, signatures, with_png = _build_module(gan, generator, output_range, max_num)
     os.makedirs(base_dir, exist_ok=True)
@@ -423,7 +449,10 @@ def _define_flags():
     )
     flags.DEFINE_integer("max_num", DEFAULT_MAX_NUM, "Largest `num` of the generate signature.")
     flags.DEFINE_bool("use_ema", False, "Export the EMA generator.")
-    flags.DEFINE_bool("warmup", True, "Write TF Serving warmup requests.")
+    flags.DEFINE_bool(
+        "warmup", True, "Write TF Serving warmup requests (default: if tensorflow-serving-api "
+        "is installed; --warmup requires it)."
+    )
     flags.DEFINE_string("model_name", "generator", "Model name used in the warmup requests.")
     flags.mark_flag_as_required("workdir")
 
@@ -457,7 +486,8 @@ def main(argv):
             version=FLAGS.version,
             output_range=output_range,
             max_num=FLAGS.max_num,
-            warmup=FLAGS.warmup,
+            # Not given: write warmup requests if tensorflow-serving-api is installed.
+            warmup=None if FLAGS["warmup"].using_default_value else FLAGS.warmup,
             use_ema=FLAGS.use_ema,
             model_name=FLAGS.model_name,
         )
