@@ -154,12 +154,13 @@ def test_sigkill_in_save_in_export_and_at_random_then_rerun_equals_uninterrupted
     def saving():
         return os.path.isdir(ckpt_dir) and any("_temp" in n for n in os.listdir(ckpt_dir))
 
-    # 1. Inside a checkpoint write: killed while its temporary shards exist (the write can end
-    # between seeing them and the kill; then the next save is tried, in a new process).
+    # 1. Inside a checkpoint write, with a complete checkpoint before it: killed while the write's
+    # temporary shards exist (the write can end between seeing them and the kill; then the next
+    # save is tried, in a new process).
     in_save = None
     for _ in range(4):
         proc = start()
-        assert _wait_for(proc, saving), "no checkpoint write was seen before the run ended"
+        assert _wait_for(proc, lambda: saving() and _indexed(killed)), "no save seen"
         _kill(proc)
         _assert_indexed_checkpoints_complete(killed)
         if saving():  # the temporary files of an unfinished write are still there
@@ -169,7 +170,7 @@ def test_sigkill_in_save_in_export_and_at_random_then_rerun_equals_uninterrupted
 
     # 2-3. At seeded random moments after training (re)started (a new checkpoint is indexed).
     random_kills = []
-    for _ in range(2):
+    for attempt in range(2):
         before = max(_indexed(killed), default=0)
         proc = start()
         if not _wait_for(proc, lambda: max(_indexed(killed), default=0) > before):
@@ -178,6 +179,9 @@ def test_sigkill_in_save_in_export_and_at_random_then_rerun_equals_uninterrupted
         if proc.poll() is not None:
             break
         _kill(proc)
+        if attempt == 0:  # the run after the kill inside a save resumed from the complete one
+            resumed = proc.stdout.read()
+            assert f"Resuming from {os.path.join(ckpt_dir, f'ckpt-{max(in_save)}')} " in resumed
         random_kills.append(max(_indexed(killed), default=0))
         _assert_indexed_checkpoints_complete(killed)
     assert random_kills, "the run ended before any random kill"
