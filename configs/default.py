@@ -61,6 +61,7 @@ def get_config():
     config.train.deterministic = False  # tf.config.experimental.enable_op_determinism()
     config.train.steps_per_execution = 1
     config.train.jit_compile = False  # XLA (single device only)
+    config.train.precision = "float32"  # or "mixed_float16" (loss-scaled), "mixed_bfloat16"
     config.train.verbose = 1  # Keras progress: 1 = bar, 2 = one line per epoch, 0 = silent
     config.train.export = True  # export the generator SavedModel at the end
     config.train.time_limit_minutes = 0.0  # stop at an epoch end before this; 0 = no limit

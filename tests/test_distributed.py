@@ -289,3 +289,31 @@ def test_multi_worker_resumes_after_a_worker_is_killed(tmp_path):
     assert int(final.step_counter.numpy()) == epochs * steps
     assert int(final.g_optimizer.iterations.numpy()) == epochs * steps
     assert int(final.d_optimizer.iterations.numpy()) == epochs * steps
+
+
+def test_training_program_mixed_precision(tmp_path):
+    """`train.precision` reaches the networks (float16 compute, float32 logits) and the run trains."""
+    import runpy
+
+    from tfgan_orig import train_lib
+
+    config = runpy.run_path(os.path.join(os.path.dirname(HERE), "configs", "ring8.py"))["get_config"]()
+    config.model.g_hidden_units = (16, 16)
+    config.model.d_units, config.model.d_pieces, config.model.d_layers = 16, 2, 1
+    config.data.limit = 2000
+    config.train.update(epochs=1, batch_size=16, steps_per_epoch=3, num_samples=100, verbose=0,
+                        log_every_steps=0, export=False)
+    config.train.precision = "float8"
+    with pytest.raises(train_lib.ConfigError, match="float8.*mixed_float16"):
+        train_lib.train_and_evaluate(config, str(tmp_path / "bad"))
+    config.train.precision = "mixed_float16"
+    try:
+        result = train_lib.train_and_evaluate(config, str(tmp_path / "run"))
+        assert keras.config.dtype_policy().name == "mixed_float16"
+        gan = train_lib.build_gan(config)
+        assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        assert gan.generator.layers[1].compute_dtype == "float16"
+        assert gan.generator.output.dtype == "float32" and gan.discriminator.output.dtype == "float32"
+    finally:
+        distribute.set_precision("float32")
+    assert all(np.isfinite(v).all() for v in result["history"].values())

@@ -33,6 +33,7 @@ from absl import logging
 from tfgan_orig import callbacks as callbacks_lib
 from tfgan_orig import checkpoints as checkpoints_lib
 from tfgan_orig import data as data_lib
+from tfgan_orig import distribute
 from tfgan_orig import divergence
 from tfgan_orig import losses as losses_lib
 from tfgan_orig import networks, schedules
@@ -54,7 +55,7 @@ __all__ = [
     "workdir_paths",
 ]
 
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+STRATEGIES = distribute.STRATEGIES
 
 
 class ConfigError(ValueError):
@@ -339,6 +340,11 @@ def validate_config(config, num_replicas=1):
     positive_int("train.d_steps")
     positive_int("train.log_every_steps", minimum=0)
     optional = config.train
+    if "precision" in optional and optional.precision not in distribute.PRECISIONS:
+        problems.append(
+            f"train.precision={optional.precision!r} is unknown. Valid choices: "
+            f"{list(distribute.PRECISIONS)}."
+        )
     if "steps_per_execution" in optional:
         positive_int("train.steps_per_execution")
     if "time_limit_minutes" in optional:
@@ -452,26 +458,14 @@ def _validate_family(config, dataset, check):
 
 # ------------------------------------------------------------------------------------ strategy
 def make_strategy(name="default"):
-    """A `tf.distribute.Strategy` by name: one of `STRATEGIES`.
-
-    "default" is the no-op default strategy (one device); "mirrored" all local GPUs (or CPU);
-    "multi_worker" reads the cluster from `TF_CONFIG`; "tpu" connects to the TPU named by the
-    environment (`TPU_NAME`, or a local TPU VM).
-    """
+    """A `tf.distribute.Strategy` by name (see `tfgan_orig.distribute.get_strategy`); a strategy
+    object is returned as it is. "tpu" connects to the TPU named by `TPU_NAME` (or a local one)."""
     if isinstance(name, tf.distribute.Strategy):
         return name
-    if name is None or name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(os.environ.get("TPU_NAME", ""))
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    raise ConfigError(f"Unknown strategy {name!r}. Valid choices: {list(STRATEGIES)}.")
+    try:
+        return distribute.get_strategy(name or "default", tpu=os.environ.get("TPU_NAME", ""))
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
 
 
 # ------------------------------------------------------------------------------------ building
@@ -707,6 +701,8 @@ def train_and_evaluate(config, workdir, strategy=None):
     """
     strategy = make_strategy(strategy)
     validate_config(config, num_replicas=strategy.num_replicas_in_sync)
+    # Before any layer is built: the dtype policy is read at layer construction.
+    distribute.set_precision(config.train.get("precision", "float32"))
     from tfgan_orig import preflight  # workdir, disk space, resume compatibility: before any write
 
     preflight.check(config, workdir, strategy)
