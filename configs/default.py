@@ -68,4 +68,11 @@ def get_config():
     config.train.on_nonfinite = "stop"  # NaN/Inf loss: "stop" (exit non-zero) or "skip" the update
     config.train.max_consecutive_skips = 100  # "skip": stop after this many skipped updates in a row
     config.train.min_free_bytes = 0  # free disk space required beyond the run's estimated needs
+
+    # Metrics logged to TensorBoard (DIR/tensorboard/eval) during training; see tfgan_orig.evaluation
+    # (e.g. "modes" for the 2-D mixtures, "fd,prd" for images). "" = none.
+    config.eval = ml_collections.ConfigDict()
+    config.eval.metrics = ""
+    config.eval.every_n_epochs = 1
+    config.eval.num_samples = 0  # 0 = the metric's standard count (2,500 for modes)
     return config

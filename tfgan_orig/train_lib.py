@@ -339,6 +339,13 @@ def validate_config(config, num_replicas=1):
     positive_int("train.steps_per_epoch", minimum=0)
     positive_int("train.d_steps")
     positive_int("train.log_every_steps", minimum=0)
+    if config.get("eval") and config.eval.get("metrics"):
+        from tfgan_orig import evaluation
+
+        try:
+            evaluation.parse_metrics(config.eval.metrics)
+        except ValueError as e:
+            problems.append(f"eval.metrics: {e}")
     optional = config.train
     if "precision" in optional and optional.precision not in distribute.PRECISIONS:
         problems.append(
@@ -769,6 +776,19 @@ def train_and_evaluate(config, workdir, strategy=None):
         max_consecutive_skips=config.train.get("max_consecutive_skips", 100),
         checkpoint_dir=paths["checkpoints"],
     ))
+    if chief and config.get("eval") and config.eval.metrics and config.eval.every_n_epochs > 0:
+        from tfgan_orig import evaluation  # heavy (feature networks): only when asked for
+
+        # Before the checkpoint callback, so a checkpoint's epoch always has its metrics logged.
+        fit_callbacks.insert(-1, evaluation.EvaluationCallback(
+            config.data.name,
+            log_dir=os.path.join(paths["tensorboard"], "eval"),
+            metrics=config.eval.metrics,
+            every_n_epochs=config.eval.every_n_epochs,
+            num_samples=config.eval.num_samples or None,
+            value_range=value_range,
+            data_dir=config.data.data_dir or None,
+        ))
     time_limit = None
     if config.train.get("time_limit_minutes", 0) > 0:
         time_limit = callbacks_lib.TimeLimit(config.train.time_limit_minutes)

@@ -1,0 +1,48 @@
+"""The training program logs evaluation metrics to TensorBoard during training (config.eval)."""
+
+import os
+import runpy
+
+import pytest
+import tensorflow as tf
+
+from tfgan_orig import train_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _tiny_ring8():
+    config = runpy.run_path(os.path.join(ROOT, "configs", "ring8.py"))["get_config"]()
+    config.model.g_hidden_units = (16, 16)
+    config.model.d_units, config.model.d_pieces, config.model.d_layers = 16, 2, 1
+    config.data.limit = 2000
+    config.train.update(epochs=2, batch_size=16, steps_per_epoch=3, num_samples=100, verbose=0,
+                        log_every_steps=0, export=False)
+    return config
+
+
+def _scalars(logdir, tag):
+    values = []
+    for name in sorted(os.listdir(logdir)):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(logdir, name)):
+            for v in event.summary.value:
+                if v.tag == tag:
+                    values.append((event.step, float(tf.make_ndarray(v.tensor))))
+    return values
+
+
+def test_ring8_logs_mode_coverage_every_epoch(tmp_path):
+    config = _tiny_ring8()
+    assert config.eval.metrics == "modes"
+    train_lib.train_and_evaluate(config, str(tmp_path))
+    logged = _scalars(str(tmp_path / "tensorboard" / "eval"), "eval/modes_captured")
+    assert [step for step, _ in logged] == [0, 1]
+    assert all(0 <= value <= 8 for _, value in logged)
+
+
+def test_unknown_eval_metric_is_a_config_error(tmp_path):
+    config = _tiny_ring8()
+    config.eval.metrics = "modes,fid"
+    with pytest.raises(train_lib.ConfigError, match="fid"):
+        train_lib.train_and_evaluate(config, str(tmp_path))
+    assert not os.path.exists(tmp_path / "checkpoints")
