@@ -363,3 +363,50 @@ def test_variant_trains_on_two_replicas_and_exports(name, tmp_path):
     if image:
         expected = (expected + 1.0) / 2.0  # the export maps [-1, 1] onto [0, 1]
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------ configs
+def _config(name, **overrides):
+    import runpy
+
+    config = runpy.run_path(f"configs/{name}.py")["get_config"]()
+    for dotted, value in overrides.items():
+        node = config
+        *parents, leaf = dotted.split("__")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return config
+
+
+def test_family_configs_build_the_gan_they_describe():
+    from tfgan_orig import train_lib
+
+    for name in ("fashion_mnist_dcgan", "fashion_mnist_cgan", "cifar10_dcgan"):
+        config = _config(name, model__base_filters=4)
+        train_lib.validate_config(config)
+        gan = train_lib.build_gan(config, num_steps_per_epoch=1)
+        assert gan.generator.output.shape[1:] == tfgan_orig.data.info(config.data.name).shape
+        assert gan.num_classes == (10 if name == "fashion_mnist_cgan" else None)
+        assert (gan.ema_generator is not None) == (name == "cifar10_dcgan")
+    gan = train_lib.build_gan(_config("grid25_wgan_gp"), num_steps_per_epoch=1)
+    assert (gan.loss_name, gan.gradient_penalty_weight, gan.d_steps) == ("wasserstein", 10.0, 5)
+    gan = train_lib.build_gan(_config("ring8_unrolled"), num_steps_per_epoch=1)
+    assert (gan.unrolled_steps, gan.unrolled_learning_rate) == (5, 1e-3)
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        (dict(loss__name="ebgan"), "ebgan"),
+        (dict(loss__name="hinge", loss__label_smoothing=0.1), "label_smoothing"),
+        (dict(model__aux_classifier=True), "aux_classifier"),
+        (dict(model__g_normalization="group"), "g_normalization"),
+        (dict(loss__gradient_penalty_weight=-1.0), "gradient_penalty_weight"),
+    ],
+)
+def test_family_config_errors_are_named(overrides, match):
+    from tfgan_orig import train_lib
+
+    with pytest.raises(ValueError, match=match):
+        train_lib.validate_config(_config("fashion_mnist_dcgan", **overrides))
