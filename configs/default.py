@@ -32,10 +32,18 @@ def get_config():
     config.model.d_init_scale = 0.005  # paper D: weights ~ U(-0.005, 0.005)
     config.model.d_input_keep = 0.8  # paper D: dropout keep probabilities
     config.model.d_hidden_keep = 0.5
+    # The GAN family's model-independent options (docs/family.md), all off:
+    config.model.conditional = False  # labels into G and D (dcgan nets)
+    config.model.aux_classifier = False  # AC-GAN head on D (needs conditional)
+    config.model.ema_decay = 0.0  # generator EMA (0 = off); exported when on
 
     config.loss = ml_collections.ConfigDict()
     config.loss.name = "non_saturating"  # tfgan_orig.losses.LOSSES
     config.loss.label_smoothing = 0.0  # one-sided: real target 1 - label_smoothing
+    config.loss.gradient_penalty_weight = 0.0  # WGAN-GP lambda (10 in the paper)
+    config.loss.clip_value = 0.0  # WGAN weight clipping c (0.01 in the paper); 0 = off
+    config.loss.ebgan_margin = 1.0  # EBGAN's m
+    config.loss.aux_classifier_weight = 1.0  # AC-GAN class loss weight
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.name = "paper_sgd"  # "paper_sgd", "sgd" or "adam"
@@ -61,6 +69,10 @@ def get_config():
     config.train.deterministic = False  # tf.config.experimental.enable_op_determinism()
     config.train.steps_per_execution = 1
     config.train.jit_compile = False  # XLA (single device only)
+    config.train.instance_noise_std = 0.0  # sigma_0 of instance noise on D's inputs
+    config.train.instance_noise_decay_steps = 0  # linear anneal to 0 over these G steps; 0 = const
+    config.train.unrolled_steps = 0  # unrolled GAN's k (Metz et al. 2017)
+    config.train.unrolled_learning_rate = 0.0  # step size of the unrolled D steps; 0 = D's lr
     config.train.precision = "float32"  # or "mixed_float16" (loss-scaled), "mixed_bfloat16"
     config.train.verbose = 1  # Keras progress: 1 = bar, 2 = one line per epoch, 0 = silent
     config.train.export = True  # export the generator SavedModel at the end

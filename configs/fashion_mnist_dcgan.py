@@ -8,8 +8,9 @@ convolutions (batch norm, ReLU, tanh output in [-1, 1]); D uses stride-2 convolu
 batch norm except on the input layer); weights ~ N(0, 0.02); Adam lr 2e-4, beta1 0.5; batch 128;
 non-saturating loss. Images are scaled to [-1, 1] (the generator's range).
 
-Every option of the GAN family is a field here, at its "off" value, so any of them can be switched
-on from the command line (docs/family.md), e.g.
+Every option of the GAN family is a field (the DCGAN ones here, the model-independent ones in
+default.py), at its "off" value, so any of them can be switched on from the command line
+(docs/family.md), e.g.
     --config.loss.name=least_squares --config.loss.label_smoothing=0.1
     --config.loss.name=wasserstein --config.loss.gradient_penalty_weight=10 \\
         --config.model.d_normalization=layer --config.train.d_steps=5
@@ -40,16 +41,8 @@ def get_config():
     config.model.d_normalization = "batch"  # "batch", "layer", "none" ("layer"/"none" for WGAN-GP)
     config.model.spectral_norm = False  # spectral normalization of D's layers (Miyato 2018)
     config.model.minibatch_discrimination = False  # Salimans et al. 2016
-    config.model.conditional = False  # labels into G (embedding) and D (projection)
-    config.model.aux_classifier = False  # AC-GAN head on D (needs conditional)
-    config.model.ema_decay = 0.0  # generator EMA (0 = off); exported when on
 
     config.loss.name = "non_saturating"  # any of tfgan_orig.losses.LOSSES
-    config.loss.label_smoothing = 0.0  # one-sided (cross-entropy and least_squares)
-    config.loss.gradient_penalty_weight = 0.0  # WGAN-GP lambda (10 in the paper)
-    config.loss.clip_value = 0.0  # WGAN weight clipping c (0.01 in the paper); 0 = off
-    config.loss.ebgan_margin = 1.0  # EBGAN's m
-    config.loss.aux_classifier_weight = 1.0  # AC-GAN class loss weight
 
     config.optimizer.name = "adam"
     config.optimizer.d_learning_rate = 2e-4
@@ -58,8 +51,4 @@ def get_config():
 
     config.train.batch_size = 128
     config.train.epochs = 25
-    config.train.instance_noise_std = 0.0  # sigma_0 of instance noise on D's inputs
-    config.train.instance_noise_decay_steps = 0  # linear anneal to 0 over these G steps; 0 = const
-    config.train.unrolled_steps = 0  # unrolled GAN's k (Metz et al. 2017)
-    config.train.unrolled_learning_rate = 0.0  # step size of the unrolled D steps; 0 = D's lr
     return config

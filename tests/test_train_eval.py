@@ -46,3 +46,10 @@ def test_unknown_eval_metric_is_a_config_error(tmp_path):
     with pytest.raises(train_lib.ConfigError, match="fid"):
         train_lib.train_and_evaluate(config, str(tmp_path))
     assert not os.path.exists(tmp_path / "checkpoints")
+
+
+def test_conditional_needs_label_taking_networks():
+    config = _tiny_ring8()
+    config.model.conditional = True
+    with pytest.raises(train_lib.ConfigError, match="conditional=True needs model.generator='dcgan'"):
+        train_lib.validate_config(config)

@@ -449,6 +449,13 @@ def _validate_family(config, dataset, check):
                 info.num_classes is not None,
                 f"model.conditional=True needs a labeled dataset. Received: data.name={dataset!r}",
             )
+            # Only the DCGAN nets take labels (an embedding into G, a projection in D).
+            check(
+                m.generator == "dcgan" and m.discriminator == "dcgan",
+                "model.conditional=True needs model.generator='dcgan' and "
+                f"model.discriminator='dcgan'. Received: generator={m.generator!r}, "
+                f"discriminator={m.discriminator!r}",
+            )
         if m.get("aux_classifier", False):
             check(
                 m.get("conditional", False) and m.discriminator == "dcgan",
