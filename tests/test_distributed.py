@@ -95,6 +95,30 @@ def test_mixed_precision_skips_an_overflowing_step(mixed_float16):
     assert any(not np.array_equal(a, b.numpy()) for a, b in zip(g_before, g.trainable_weights))
 
 
+def test_mixed_precision_overflow_on_one_replica_skips_the_step_on_all(mixed_float16):
+    """Keras' LossScaleOptimizer trusts replica 0's finiteness verdict and then applies the summed
+    gradients, so an overflow on replica 1 alone would reach the weights as Inf/NaN."""
+    strategy = mirrored_strategy()
+
+    def d_loss_overflowing_on_replica_1(real_logits, fake_logits, real_target=1.0):
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        scale = tf.where(tf.equal(replica, 1), 1e37, 1.0)
+        return losses.minimax_discriminator_loss(real_logits, fake_logits) * scale
+
+    with strategy.scope():
+        g, d = tiny_nets()
+        gan = tfgan_orig.GAN(g, d, 4, seed=1)
+        gan.compile(
+            keras.optimizers.SGD(0.1),
+            keras.optimizers.SGD(0.1),
+            loss=(d_loss_overflowing_on_replica_1, losses.non_saturating_generator_loss),
+        )
+    d_before = [w.numpy().copy() for w in d.trainable_weights]
+    gan.fit(np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32), batch_size=8, verbose=0)
+    for a, b in zip(d_before, d.trainable_weights):
+        np.testing.assert_array_equal(a, b.numpy())  # skipped everywhere, weights untouched
+
+
 def test_jit_compile_falls_back_under_a_strategy():
     strategy = mirrored_strategy()
     with strategy.scope():

@@ -30,6 +30,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_orig.loss_scaling import ReplicaSafeLossScaleOptimizer
+
 __all__ = [
     "ON_NONFINITE",
     "TrainingDiverged",
@@ -52,7 +54,7 @@ def _scalar(value):
 
 
 @keras.saving.register_keras_serializable(package="tfgan_orig")
-class SkipNonFinite(keras.optimizers.LossScaleOptimizer):
+class SkipNonFinite(ReplicaSafeLossScaleOptimizer):
     """Wraps an optimizer so that an update with any non-finite gradient is skipped.
 
     The wrapped optimizer's variables are the only ones checkpointed (`variables`), so checkpoints
@@ -88,17 +90,6 @@ class SkipNonFinite(keras.optimizers.LossScaleOptimizer):
     def scale_loss(self, loss):
         return loss  # no loss scaling: the scale is fixed at 1
 
-    def check_finite(self, grads):
-        """True iff every gradient on every replica is finite (all replicas agree)."""
-        finite = super().check_finite(grads)
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            bad = context.all_reduce(
-                tf.distribute.ReduceOp.SUM, tf.cast(tf.logical_not(finite), tf.float32)
-            )
-            finite = tf.equal(bad, 0.0)
-        return finite
-
     def _stateful_handle_finite_grads(self, grads, trainable_variables):
         self.inner_optimizer.apply(grads, trainable_variables=trainable_variables)
         self.consecutive_skips.assign(0)
@@ -111,8 +102,9 @@ class SkipNonFinite(keras.optimizers.LossScaleOptimizer):
 def wrap_optimizer(optimizer, on_nonfinite="stop"):
     """The optimizer for a policy: wrapped in `SkipNonFinite` for "skip", unchanged for "stop".
 
-    Under a float16 policy the GAN wraps its optimizers in Keras' dynamic `LossScaleOptimizer`,
-    which already skips non-finite steps; the optimizer is then left to it.
+    Under a float16 policy the GAN wraps its optimizers in a dynamic loss-scale optimizer
+    (`ReplicaSafeLossScaleOptimizer`), which already skips non-finite steps on all replicas at once;
+    the optimizer is then left to it.
     """
     if on_nonfinite not in ON_NONFINITE:
         raise ValueError(

@@ -44,6 +44,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfgan_orig import losses as losses_lib
+from tfgan_orig.loss_scaling import ReplicaSafeLossScaleOptimizer
 
 __all__ = ["GAN", "NOISE_TYPES"]
 
@@ -325,8 +326,8 @@ class GAN(keras.Model):
             optimizer, keras.optimizers.LossScaleOptimizer
         ):
             # Loss scaling keeps float16 gradients from underflowing; a step whose scaled gradients
-            # overflow is skipped and the scale halved.
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_loss_scaled")
+            # overflow on any replica is skipped on all of them and the scale halved.
+            optimizer = ReplicaSafeLossScaleOptimizer(optimizer, name=f"{name}_loss_scaled")
         return optimizer
 
     def get_compile_config(self):
