@@ -40,7 +40,7 @@ def test_quick_harness_writes_the_json_schema(tmp_path):
     )
     assert set(rows) == expected
     for row in list(rows.values()) + groups["mlp_replicas"]["rows"]:
-        assert row["images_per_s"] > 0
+        assert row["images_per_s_best"] >= row["images_per_s"] > 0
         assert len(row["images_per_s_reps"]) == result["meta"]["reps"] == 2
         assert row["peak_rss_mb"] > 0
         assert row["data"] in ("fashion_mnist", "synthetic")
@@ -53,4 +53,4 @@ def test_quick_harness_writes_the_json_schema(tmp_path):
         assert rows["torch"]["vs_torch"] == pytest.approx(1.0)
         assert any("PyTorch" in t["target"] for t in result["targets"])
     for t in result["targets"]:
-        assert set(t) == {"target", "value", "threshold", "met", "note"}
+        assert set(t) == {"target", "value", "threshold", "met", "note", "value_best", "met_best"}
