@@ -19,12 +19,13 @@ import gzip
 import math
 import os
 import struct
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from steps import TimedSteps
 
 FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 _SQRT3 = math.sqrt(3.0)
@@ -151,7 +152,7 @@ class PaperSGD:
         self.t += 1
 
 
-class TorchRow:
+class TorchRow(TimedSteps):
     """One worker row: build the nets, then `rep()` runs `steps` train steps."""
 
     def __init__(self, cfg):
@@ -211,21 +212,5 @@ class TorchRow:
         self.d.requires_grad_(True)
         return d_loss.detach()
 
-    def _run(self, steps):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            loss = self.train_step()
-        loss = float(loss)
-        dt = time.perf_counter() - t0
-        if not math.isfinite(loss):
-            raise RuntimeError(f"non-finite loss {loss}")
-        return dt
-
-    def warmup(self):
-        self._run(self.cfg["steps"] * self.cfg["warmup_reps"])
-
-    def rep(self):
-        return self.cfg["batch"] * self.cfg["steps"], self._run(self.cfg["steps"])
-
-    def close(self):
-        pass
+    def one_step(self):
+        return self.train_step()

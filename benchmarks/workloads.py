@@ -18,6 +18,8 @@ import tfgan_orig
 from tfgan_orig import data as data_lib
 from tfgan_orig import networks, schedules
 
+from steps import TimedSteps
+
 _SQRT3 = math.sqrt(3.0)
 LATENT = 100
 
@@ -189,7 +191,7 @@ class FitRow:
             self._thread.join(timeout=60)
 
 
-class RawRow:
+class RawRow(TimedSteps):
     """A hand-written `tf.function` train step doing the same maths as `GAN.train_step`
     (k = 1): stateless noise from (seed, step, draw), D on real and on stop-gradient fakes, sum/
     global-batch losses, Keras optimizers, then G through the same dropped-out D. No metrics, no
@@ -265,25 +267,8 @@ class RawRow:
 
         self.step = step
 
-    def _run(self, steps):
-        t0 = time.perf_counter()
-        loss = None
-        for _ in range(steps):
-            loss = self.step(self.iterator)
-        loss = float(loss)  # waits for the last step
-        dt = time.perf_counter() - t0
-        if not np.isfinite(loss):
-            raise RuntimeError(f"non-finite loss {loss}")
-        return dt
-
-    def warmup(self):
-        self._run(self.cfg["steps"] * self.cfg["warmup_reps"])
-
-    def rep(self):
-        return self.cfg["batch"] * self.cfg["steps"], self._run(self.cfg["steps"])
-
-    def close(self):
-        pass
+    def one_step(self):
+        return self.step(self.iterator)
 
 
 class PipelineRow:

@@ -30,3 +30,34 @@ def mirrored_strategy():
     if not _MIRRORED:
         _MIRRORED.append(tf.distribute.MirroredStrategy(TWO_CPUS))
     return _MIRRORED[0]
+
+
+# Tiny ring8 networks shared by CLI and in-process tests: a run trains in seconds, start-up dominates.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_RING8 = {
+    "model.g_hidden_units": (16, 16),
+    "model.d_units": 16,
+    "model.d_pieces": 2,
+    "model.d_layers": 1,
+    "data.limit": 4000,
+    "train.batch_size": 16,
+    "train.steps_per_epoch": 5,
+    "train.num_samples": 200,
+    "train.log_every_steps": 0,
+    "train.verbose": 0,
+}
+# The same as command-line flags (`--config` first: overrides must follow it).
+TINY_RING8_FLAGS = ["--config=configs/ring8.py"] + [f"--config.{k}={v}" for k, v in TINY_RING8.items()]
+
+
+def tiny_ring8_config(**train):
+    """configs/ring8.py with TINY_RING8 applied, export off, and `train.<key>=value` overrides."""
+    import runpy
+
+    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
+    for dotted, value in {**TINY_RING8, "train.export": False}.items():
+        section, key = dotted.split(".")
+        config[section][key] = value
+    for key, value in train.items():
+        config.train[key] = value
+    return config

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TWO_CPUS, mirrored_strategy
+from conftest import TINY_RING8_FLAGS, TWO_CPUS, mirrored_strategy, tiny_ring8_config
 
 import tfgan_orig
 from tfgan_orig import distribute, losses
@@ -203,26 +203,12 @@ def test_plain_keras_fit_fails_under_multi_worker_upstream(tmp_path):
 
 
 # ------------------------------------------------------------------------- the training program
-TINY_RING8 = [
-    "--config=configs/ring8.py",
-    "--config.model.g_hidden_units=(16, 16)",
-    "--config.model.d_units=16",
-    "--config.model.d_pieces=2",
-    "--config.model.d_layers=1",
-    "--config.data.limit=4000",
-    "--config.train.batch_size=16",
-    "--config.train.steps_per_epoch=5",
-    "--config.train.num_samples=200",
-    "--config.train.log_every_steps=0",
-    "--config.train.verbose=0",
-    "--strategy=multi_worker",
-]
 
 
 def _train_cmd(workdir, epochs):
     # --config must come before its overrides.
-    return [sys.executable, "-m", "tfgan_orig.train", f"--workdir={workdir}"] + TINY_RING8 + [
-        f"--config.train.epochs={epochs}"
+    return [sys.executable, "-m", "tfgan_orig.train", f"--workdir={workdir}"] + TINY_RING8_FLAGS + [
+        "--strategy=multi_worker", f"--config.train.epochs={epochs}"
     ]
 
 
@@ -317,16 +303,10 @@ def test_multi_worker_resumes_after_a_worker_is_killed(tmp_path):
 
 def test_training_program_mixed_precision(tmp_path):
     """`train.precision` reaches the networks (float16 compute, float32 logits) and the run trains."""
-    import runpy
-
     from tfgan_orig import train_lib
 
-    config = runpy.run_path(os.path.join(os.path.dirname(HERE), "configs", "ring8.py"))["get_config"]()
-    config.model.g_hidden_units = (16, 16)
-    config.model.d_units, config.model.d_pieces, config.model.d_layers = 16, 2, 1
+    config = tiny_ring8_config(epochs=1, steps_per_epoch=3, num_samples=100)
     config.data.limit = 2000
-    config.train.update(epochs=1, batch_size=16, steps_per_epoch=3, num_samples=100, verbose=0,
-                        log_every_steps=0, export=False)
     config.train.precision = "float8"
     with pytest.raises(train_lib.ConfigError, match="float8.*mixed_float16"):
         train_lib.train_and_evaluate(config, str(tmp_path / "bad"))

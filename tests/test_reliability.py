@@ -22,24 +22,10 @@ import tensorflow as tf
 import tfgan_orig
 from tfgan_orig import divergence, networks, preflight, train_lib
 
-from conftest import mirrored_strategy
+from conftest import TINY_RING8_FLAGS, mirrored_strategy, tiny_ring8_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Tiny ring8 networks: every CLI run trains in seconds; start-up dominates.
-TINY = [
-    "--config=configs/ring8.py",
-    "--config.model.g_hidden_units=(16,16)",
-    "--config.model.d_units=16",
-    "--config.model.d_pieces=2",
-    "--config.model.d_layers=1",
-    "--config.data.limit=4000",
-    "--config.train.batch_size=16",
-    "--config.train.steps_per_epoch=5",
-    "--config.train.num_samples=200",
-    "--config.train.log_every_steps=0",
-    "--config.train.verbose=0",
-]
 
 
 def _env():
@@ -47,7 +33,7 @@ def _env():
 
 
 def _cmd(workdir, extra=()):
-    return [sys.executable, "-m", "tfgan_orig.train", f"--workdir={workdir}"] + TINY + list(extra)
+    return [sys.executable, "-m", "tfgan_orig.train", f"--workdir={workdir}"] + TINY_RING8_FLAGS + list(extra)
 
 
 def run_cli(workdir, extra=(), timeout=600):
@@ -55,23 +41,7 @@ def run_cli(workdir, extra=(), timeout=600):
                           text=True, timeout=timeout)
 
 
-def tiny_config(**train):
-    """The TINY config as a ConfigDict, for in-process runs."""
-    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
-    config.model.g_hidden_units = (16, 16)
-    config.model.d_units = 16
-    config.model.d_pieces = 2
-    config.model.d_layers = 1
-    config.data.limit = 4000
-    config.train.batch_size = 16
-    config.train.steps_per_epoch = 5
-    config.train.num_samples = 200
-    config.train.log_every_steps = 0
-    config.train.verbose = 0
-    config.train.export = False
-    for key, value in train.items():
-        config.train[key] = value
-    return config
+tiny_config = tiny_ring8_config
 
 
 def files_under(path):

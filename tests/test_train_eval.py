@@ -1,23 +1,16 @@
 """The training program logs evaluation metrics to TensorBoard during training (config.eval)."""
 
 import os
-import runpy
-
 import pytest
 import tensorflow as tf
 
+from conftest import tiny_ring8_config
+
 from tfgan_orig import train_lib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 def _tiny_ring8():
-    config = runpy.run_path(os.path.join(ROOT, "configs", "ring8.py"))["get_config"]()
-    config.model.g_hidden_units = (16, 16)
-    config.model.d_units, config.model.d_pieces, config.model.d_layers = 16, 2, 1
+    config = tiny_ring8_config(epochs=2, steps_per_epoch=3, num_samples=100)
     config.data.limit = 2000
-    config.train.update(epochs=2, batch_size=16, steps_per_epoch=3, num_samples=100, verbose=0,
-                        log_every_steps=0, export=False)
     return config
 
 

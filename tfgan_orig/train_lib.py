@@ -367,23 +367,18 @@ def validate_config(config, num_replicas=1):
             f"train.batch_size={batch} (the global minibatch) must be divisible by the "
             f"{num_replicas} replicas in sync.",
         )
-    if dataset and generator:
-        kind = data_lib.info(dataset).kind
-        kinds = GENERATORS[generator][1]
-        check(
-            kind in kinds,
-            f"model.generator={generator!r} cannot generate {kind} data ({dataset!r}). Generators "
-            f"for {kind} data: {sorted(n for n, v in GENERATORS.items() if kind in v[1])}.",
-        )
-    if dataset and discriminator:
-        kind = data_lib.info(dataset).kind
-        kinds = DISCRIMINATORS[discriminator][1]
-        check(
-            kind in kinds,
-            f"model.discriminator={discriminator!r} cannot take {kind} data ({dataset!r}). "
-            "Discriminators for "
-            f"{kind} data: {sorted(n for n, v in DISCRIMINATORS.items() if kind in v[1])}.",
-        )
+    for role, name, table, verb in (
+        ("generator", generator, GENERATORS, "generate"),
+        ("discriminator", discriminator, DISCRIMINATORS, "take"),
+    ):
+        if dataset and name:
+            kind = data_lib.info(dataset).kind
+            check(
+                kind in table[name][1],
+                f"model.{role}={name!r} cannot {verb} {kind} data ({dataset!r}). "
+                f"{role.capitalize()}s for {kind} data: "
+                f"{sorted(n for n, v in table.items() if kind in v[1])}.",
+            )
     _validate_family(config, dataset, check)
     if problems:
         raise ConfigError("Invalid config:\n  - " + "\n  - ".join(problems))
