@@ -33,6 +33,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfgan_orig import images as images_lib
+from tfgan_orig import workdir as workdir_lib
 
 __all__ = [
     "TrainingSummaries",
@@ -214,8 +215,8 @@ class TrainingSummaries(keras.callbacks.Callback):
             picture = images_lib.image_grid(samples, self.value_range)
             png = images_lib.png_bytes(picture)
         path = os.path.join(self.samples_dir, f"epoch_{epochs_done:04d}.png")
-        images_lib.write_bytes(png, path)
-        images_lib.write_bytes(png, os.path.join(self.samples_dir, "latest.png"))
+        workdir_lib.write_bytes(png, path)
+        workdir_lib.write_bytes(png, os.path.join(self.samples_dir, "latest.png"))
         self.last_sample_path = path
         with self.writer.as_default(step=epochs_done):
             tf.summary.image("samples", picture[None], max_outputs=1)

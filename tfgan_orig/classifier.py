@@ -29,6 +29,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfgan_orig import data as data_lib
+from tfgan_orig import workdir as workdir_lib
 
 __all__ = [
     "CACHE_ENV",
@@ -202,9 +203,7 @@ def load_classifier(dataset="fashion_mnist", data_dir=None, train_if_missing=Tru
         tmp = f"{path}.{os.getpid()}.tmp.keras"
         model.save(tmp)
         os.replace(tmp, path)
-        with open(f"{record_path}.{os.getpid()}.tmp", "w") as f:
-            json.dump(record, f, indent=2)
-        os.replace(f"{record_path}.{os.getpid()}.tmp", record_path)
+        workdir_lib.write_json(record, record_path)
     model = keras.saving.load_model(path)
     record = {}
     if os.path.exists(record_path):

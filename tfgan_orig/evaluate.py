@@ -26,6 +26,7 @@ import time
 from absl import app, flags
 
 from tfgan_orig import evaluation
+from tfgan_orig import workdir as workdir_lib
 
 __all__ = ["evaluate_workdir", "format_table", "main"]
 
@@ -118,7 +119,7 @@ def evaluate_workdir(
         raise ValueError(f"Unknown samples {samples!r}. Valid choices: ['gan', 'train'].")
     config = {"data": {"name": dataset, "data_dir": ""}, "model": {}}
     if workdir is not None:
-        config_path = os.path.join(workdir, "config.json")
+        config_path = workdir_lib.paths(workdir)["config"]
         if not os.path.exists(config_path):
             raise FileNotFoundError(f"{config_path} not found: is {workdir!r} a training workdir?")
         with open(config_path) as f:
@@ -168,12 +169,8 @@ def evaluate_workdir(
             "seconds": round(time.perf_counter() - started, 1),
         }
     )
-    output = output or os.path.join(workdir, "eval", "metrics.json")
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    tmp = f"{output}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, output)
+    output = output or workdir_lib.paths(workdir)["metrics"]
+    workdir_lib.write_json(record, output)
     record["output"] = output
     return record
 

@@ -46,6 +46,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_orig import workdir as workdir_lib
+
 __all__ = [
     "DEFAULT_MAX_NUM",
     "IMAGES_KEY",
@@ -466,7 +468,7 @@ def export_from_workdir(workdir, export_dir=None, **kwargs):
     from tfgan_orig import train_lib
 
     gan = train_lib.load_gan_from_workdir(workdir)
-    export_dir = export_dir or os.path.join(workdir, "export", "generator")
+    export_dir = export_dir or workdir_lib.paths(workdir)["export"]
     return export_generator(gan, export_dir, **kwargs)
 
 

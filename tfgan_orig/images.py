@@ -16,7 +16,9 @@ import os
 import numpy as np
 from PIL import Image
 
-__all__ = ["image_grid", "scatter_png", "write_png", "write_bytes", "png_bytes", "decode_png"]
+from tfgan_orig import workdir
+
+__all__ = ["image_grid", "scatter_png", "write_png", "png_bytes", "decode_png"]
 
 
 def image_grid(images, value_range=(0.0, 1.0), cols=None, pad=2, pad_value=255):
@@ -72,20 +74,9 @@ def decode_png(data):
     return array[..., None] if array.ndim == 2 else array
 
 
-def write_bytes(data, path):
-    """Writes `data` to `path` atomically: a temp file in the same folder, then `os.replace`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    return path
-
-
 def write_png(array, path):
     """Writes a uint8 `[H, W, C]` array as a PNG file (atomically). Returns `path`."""
-    return write_bytes(png_bytes(array), path)
+    return workdir.write_bytes(png_bytes(array), path)
 
 
 def scatter_png(points, modes=None, title=None, limits=None, size_inches=4.0, dpi=100):

@@ -35,6 +35,7 @@ from absl import logging
 from tfgan_orig import data as data_lib
 from tfgan_orig import divergence
 from tfgan_orig import train_lib
+from tfgan_orig import workdir as workdir_lib
 
 __all__ = [
     "PreflightError",
@@ -193,7 +194,7 @@ def _damaged_files(prefix):
 def check_resume(config, workdir):
     """On resume: the config's model must match the checkpointed one; a damaged newest checkpoint
     is reported by file name (training falls back to the previous one)."""
-    paths = train_lib.workdir_paths(workdir)
+    paths = workdir_lib.paths(workdir)
     state = tf.train.get_checkpoint_state(paths["checkpoints"]) if os.path.isdir(
         paths["checkpoints"]) else None
     if state is None or not state.model_checkpoint_path:

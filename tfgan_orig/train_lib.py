@@ -37,6 +37,7 @@ from tfgan_orig import distribute
 from tfgan_orig import divergence
 from tfgan_orig import losses as losses_lib
 from tfgan_orig import networks, schedules
+from tfgan_orig import workdir as workdir_lib
 from tfgan_orig.gan import GAN, NOISE_TYPES
 
 __all__ = [
@@ -614,36 +615,12 @@ def training_dataset(
 
 
 # ------------------------------------------------------------------------------------ workdir
-def workdir_paths(workdir):
-    """The workdir layout as a dict of absolute paths."""
-    workdir = os.path.abspath(workdir)
-    return {
-        "workdir": workdir,
-        "config": os.path.join(workdir, "config.json"),
-        "tensorboard": os.path.join(workdir, "tensorboard"),
-        "checkpoints": os.path.join(workdir, "checkpoints"),
-        "samples": os.path.join(workdir, "samples"),
-        "export": os.path.join(workdir, "export", "generator"),
-    }
+workdir_paths = workdir_lib.paths  # the layout lives in tfgan_orig.workdir
 
 
 def _config_json(config):
     to_dict = getattr(config, "to_dict", None)
     return json.dumps(to_dict() if to_dict else dict(config), indent=2, sort_keys=True, default=str)
-
-
-def _write_text(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def _latest_export(export_dir):
-    if not os.path.isdir(export_dir):
-        return None
-    versions = [int(d) for d in os.listdir(export_dir) if d.isdigit()]
-    return os.path.join(export_dir, str(max(versions))) if versions else None
 
 
 def load_config(workdir):
@@ -722,7 +699,7 @@ def train_and_evaluate(config, workdir, strategy=None):
     if chief:
         for key in ("tensorboard", "checkpoints", "samples"):
             os.makedirs(paths[key], exist_ok=True)
-        _write_text(paths["config"], _config_json(config))
+        workdir_lib.write_text(_config_json(config), paths["config"])
 
     info = data_lib.info(config.data.name)
     x, y = data_lib.load_arrays(
@@ -826,7 +803,7 @@ def train_and_evaluate(config, workdir, strategy=None):
               flush=True)
     seconds = time.perf_counter() - started
 
-    export_path = _latest_export(paths["export"])
+    export_path = workdir_lib.latest_export(paths["export"])
     if chief and config.train.get("export", True) and (export_path is None or history):
         from tfgan_orig import export as export_lib  # SavedModel code, only needed at the end
 
