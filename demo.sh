@@ -37,7 +37,7 @@ if ! "$VENV/bin/python" -c "import tfgan_orig, tensorflow" >/dev/null 2>&1; then
 fi
 
 # The SavedModel export writes TF Serving warmup requests: tensorflow-serving-api's protos. Its wheel
-# declares the full `tensorflow` as a dependency, so it goes in with --no-deps (FACTS.md).
+# declares the full `tensorflow` as a dependency, so it goes in with --no-deps (docs/upstream_issues.md).
 if ! "$VENV/bin/python" -c "import tensorflow_serving.apis.prediction_log_pb2" >/dev/null 2>&1; then
   say "Installing tensorflow-serving-api (protos only, --no-deps)"
   "$VENV/bin/pip" install --no-deps "tensorflow-serving-api==2.21.0" >>"$VENV/pip-install.log" 2>&1

@@ -1,4 +1,4 @@
-"""Shared base config: the paper's MNIST model (REFERENCE.md section 1); other configs change a few
+"""Shared base config: the paper's MNIST model (docs/references.md §1); other configs change a few
 fields. Not meant to be run by itself (see mnist_mlp.py, fashion_mnist_mlp.py, ring8.py, grid25.py).
 
 Every field can be overridden on the command line, e.g. `--config.train.epochs=3`; an unknown

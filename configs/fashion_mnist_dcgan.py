@@ -1,4 +1,4 @@
-"""DCGAN (Radford et al. 2015; REFERENCE.md section 4) on Fashion-MNIST, and the base of the family configs.
+"""DCGAN (Radford et al. 2015; docs/references.md §4) on Fashion-MNIST, and the base of the family configs.
 
 Run:
     python -m tfgan_orig.train --config=configs/fashion_mnist_dcgan.py --workdir=runs/fm_dcgan

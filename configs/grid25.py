@@ -1,4 +1,4 @@
-"""PacGAN's 2-D mixture experiment (Lin et al. 2018; REFERENCE.md section 3): grid25 (25 Gaussians
+"""PacGAN's 2-D mixture experiment (Lin et al. 2018; docs/references.md §3): grid25 (25 Gaussians
 on {-4,-2,0,2,4}^2, std 0.05).
 
 Run:

@@ -1,4 +1,4 @@
-"""WGAN-GP (Gulrajani et al. 2017) on PacGAN's 5x5 grid of Gaussians (REFERENCE.md section 3).
+"""WGAN-GP (Gulrajani et al. 2017) on PacGAN's 5x5 grid of Gaussians (docs/references.md §3).
 
 Run:
     python -m tfgan_orig.train --config=configs/grid25_wgan_gp.py --workdir=runs/grid25_wgan_gp

@@ -1,4 +1,4 @@
-"""The paper's MNIST experiment (Goodfellow et al. 2014; REFERENCE.md section 1), as faithfully as
+"""The paper's MNIST experiment (Goodfellow et al. 2014; docs/references.md §1), as faithfully as
 Keras allows.
 
 Run:

@@ -1,4 +1,4 @@
-"""PacGAN's 2-D mixture experiment (Lin et al. 2018; REFERENCE.md section 3): ring8 (8 Gaussians on the unit circle, std 0.01).
+"""PacGAN's 2-D mixture experiment (Lin et al. 2018; docs/references.md §3): ring8 (8 Gaussians on the unit circle, std 0.01).
 
 Run:
     python -m tfgan_orig.train --config=configs/ring8.py --workdir=runs/ring8

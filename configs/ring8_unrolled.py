@@ -1,4 +1,4 @@
-"""Unrolled GAN (Metz et al. 2017) on PacGAN's ring of 8 Gaussians (REFERENCE.md section 3).
+"""Unrolled GAN (Metz et al. 2017) on PacGAN's ring of 8 Gaussians (docs/references.md §3).
 
 Run:
     python -m tfgan_orig.train --config=configs/ring8_unrolled.py --workdir=runs/ring8_unrolled

@@ -30,7 +30,7 @@ METRICS=parzen,fd,kid,pr,dc,cs
   --config.train.epochs="$MLP_EPOCHS" --config.train.verbose=2 --config.train.export=False
 "$PYTHON" -m tfgan_orig.evaluate --workdir="$RUNS/mlp" --metrics="$METRICS" --feature_network=classifier
 
-# 3. DCGAN (REFERENCE.md section 4: Adam 2e-4, beta1 0.5, batch 128, tanh G on [-1, 1] data), trained
+# 3. DCGAN (docs/references.md §4: Adam 2e-4, beta1 0.5, batch 128, tanh G on [-1, 1] data), trained
 #    through the library because the training program has no DCGAN config yet.
 "$PYTHON" - "$RUNS/dcgan" "$DCGAN_EPOCHS" "$METRICS" "$DATASET" <<'PY'
 import json, os, sys, time

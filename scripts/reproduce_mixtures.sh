@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PacGAN Table 1, GAN row (REFERENCE.md section 3): the vanilla GAN on ring8 and grid25 over several
+# PacGAN Table 1, GAN row (docs/references.md §3): the vanilla GAN on ring8 and grid25 over several
 # seeds, mode coverage on 2,500 samples each, mean +- standard error over seeds.
 #
 #   scripts/reproduce_mixtures.sh                       # PacGAN's budget: 400 epochs, 10 seeds

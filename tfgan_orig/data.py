@@ -7,7 +7,7 @@ Sources, tried in this order for an image dataset name:
 Offline with no local copy, `DataNotFoundError` is raised within seconds (a TCP probe), never after
 tfds' multi-minute retry loop.
 
-Synthetic sets (REFERENCE.md section 3): `ring8` (8 modes on the unit circle, std 0.01) and `grid25`
+Synthetic sets (docs/references.md §3): `ring8` (8 modes on the unit circle, std 0.01) and `grid25`
 (25 modes on {-4,-2,0,2,4}^2, std 0.05), 100,000 points; `gauss1d` (N(mean, std^2) in 1-D, the
 setting of the paper's Figure 1).
 

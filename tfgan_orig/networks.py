@@ -8,7 +8,7 @@ Contracts (stated where they are produced):
 - DCGAN generators return images in [-1, 1] (tanh); train them on data scaled to [-1, 1].
 - `ebgan_discriminator` returns an energy `[batch, 1]` >= 0 (reconstruction error), not a logit.
 
-The paper's nets follow the authors' pylearn2 `mnist.yaml` (REFERENCE.md section 1).
+The paper's nets follow the authors' pylearn2 `mnist.yaml` (docs/references.md §1).
 """
 
 import keras
@@ -208,7 +208,7 @@ def maxout_discriminator(
 
 
 # ---------------------------------------------------------------------------------------------------
-# DCGAN (Radford et al. 2015, REFERENCE.md section 4) and its conditional / auxiliary-classifier /
+# DCGAN (Radford et al. 2015, docs/references.md §4) and its conditional / auxiliary-classifier /
 # energy-based variants.
 # ---------------------------------------------------------------------------------------------------
 
