@@ -1,0 +1,232 @@
+"""PacGAN's mode-coverage table (Lin et al. 2018, Table 1) on the 2-D mixtures: run, evaluate, tabulate.
+
+    python scripts/mixtures.py run   --rows gan,pacgan2,pacgan4 --datasets ring8,grid25 \
+                                     --seeds 0,1,2,3,4 --epochs 400
+    python scripts/mixtures.py table --rows gan,pacgan2,pacgan4 --datasets ring8,grid25 \
+                                     --seeds 0,1,2,3,4
+
+`scripts/reproduce_mixtures.sh` is the usual entry point (it calls both). A row is a config:
+`gan` -> `configs/<dataset>.py`, any other name -> `configs/<dataset>_<row>.py` (`pacgan2`,
+`pacgan4`, `best`, ...). Each (dataset, row, seed) trains in `RUNS/<dataset>/<row>/seed<k>` with
+`python -m tfgan_orig.train` (resumes from the newest checkpoint when re-run: a larger `--epochs`
+continues a finished shorter run), then `python -m tfgan_orig.evaluate --metrics=modes` (2,500
+samples, the package's `evaluation.mode_coverage`), which writes `eval/metrics.json`. The wall and
+CPU seconds of every training invocation are appended to `wall_seconds.json` in the workdir.
+
+`table` writes `RUNS/table.md` and `RUNS/table.json`: per dataset and row, mean +- standard error
+over the seeds that have a result (sample standard deviation / sqrt(n)), the per-seed values, the
+epochs each seed reached, the wall time, and PacGAN's published row beside it (400 epochs,
+10 trials, +- standard error). Rows whose seeds did not all reach `--epochs` are marked.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# PacGAN (Lin, Khetan, Fanti, Oh 2018), Table 1: 400 epochs, 10 trials, mean +- standard error.
+# (modes captured, high-quality %, reverse KL), each as (mean, stderr).
+PUBLISHED = {
+    "ring8": {
+        "gan": ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
+        "pacgan2": ((7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
+        "pacgan4": ((7.8, 0.1), (95.9, 1.4), (0.07, 0.02)),
+    },
+    "grid25": {
+        "gan": ((17.3, 0.8), (94.8, 0.7), (0.70, 0.07)),
+        "pacgan2": ((23.8, 0.7), (91.3, 0.8), (0.13, 0.04)),
+        "pacgan4": ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01)),
+    },
+}
+MODES = {"ring8": 8, "grid25": 25}
+# The protocol's speed settings (docs/mixtures.md, benchmarks/mixture_floor.py): XLA and 50 steps
+# per execution halve the step time of these tiny nets; the mode-coverage metric is computed once
+# at the end by `tfgan_orig.evaluate`, so the per-epoch one runs only every 10th epoch.
+FAST = [
+    "--config.train.jit_compile=True",
+    "--config.train.steps_per_execution=50",
+    "--config.eval.every_n_epochs=10",
+]
+
+
+def config_path(dataset, row):
+    name = dataset if row == "gan" else f"{dataset}_{row}"
+    return os.path.join("configs", f"{name}.py")
+
+
+def workdir(runs, dataset, row, seed):
+    return os.path.join(runs, dataset, row, f"seed{seed}")
+
+
+def _read_json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def _write_json(obj, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------ run
+def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.executable):
+    """Trains (or resumes) one seed to `epochs` and evaluates it; returns its metrics dict."""
+    wd = workdir(runs, dataset, row, seed)
+    os.makedirs(wd, exist_ok=True)
+    metrics_path = os.path.join(wd, "eval", "metrics.json")
+    done = _read_json(metrics_path, {})
+    if done.get("epoch") == epochs:
+        return done  # trained and evaluated at this budget already
+    cmd = [python, "-m", "tfgan_orig.train", f"--config={config_path(dataset, row)}",
+           f"--workdir={wd}", f"--config.seed={seed}", f"--config.train.epochs={epochs}",
+           "--config.train.verbose=2", "--config.train.export=False",
+           *(FAST if fast else []), *extra]
+    print(" ".join(cmd), flush=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, check=True)
+    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    log = _read_json(os.path.join(wd, "wall_seconds.json"), [])
+    log.append({
+        "epochs": epochs,
+        "seconds": seconds,
+        "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "finished": datetime.datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(cmd[1:]),
+    })
+    _write_json(log, os.path.join(wd, "wall_seconds.json"))
+    subprocess.run([python, "-m", "tfgan_orig.evaluate", f"--workdir={wd}", "--metrics=modes",
+                    f"--seed={seed}"], cwd=REPO, check=True)
+    return _read_json(metrics_path, {})
+
+
+# ------------------------------------------------------------------------------------ table
+def mean_se(values):
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    if not v:
+        return None, None, 0
+    m = sum(v) / len(v)
+    if len(v) < 2:
+        return m, None, len(v)
+    return m, math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1) / len(v)), len(v)
+
+
+def summarize(runs, dataset, row, seeds, epochs):
+    per_seed = {}
+    wall = cpu = 0.0
+    for s in seeds:
+        wd = workdir(runs, dataset, row, s)
+        m = _read_json(os.path.join(wd, "eval", "metrics.json"))
+        if m:
+            per_seed[s] = {k: m.get(k) for k in ("epoch", "modes_captured",
+                                                 "high_quality_fraction", "reverse_kl")}
+        for seg in _read_json(os.path.join(wd, "wall_seconds.json"), []):
+            wall += seg["seconds"]
+            cpu += seg.get("cpu_seconds", 0.0)
+    out = {"dataset": dataset, "row": row, "config": config_path(dataset, row),
+           "seeds": sorted(per_seed), "epochs_target": epochs,
+           "epochs": [per_seed[s]["epoch"] for s in sorted(per_seed)],
+           "complete": len(per_seed) == len(seeds)
+           and all(per_seed[s]["epoch"] == epochs for s in per_seed),
+           "wall_seconds_total": wall, "cpu_seconds_total": cpu, "per_seed": per_seed}
+    for key, scale in (("modes_captured", 1), ("high_quality_fraction", 100), ("reverse_kl", 1)):
+        vals = [per_seed[s][key] * scale if per_seed[s][key] is not None else None
+                for s in sorted(per_seed)]
+        m, se, n = mean_se(vals)
+        out[key] = {"mean": m, "stderr": se, "n": n, "values": vals}
+    pub = PUBLISHED.get(dataset, {}).get(row)
+    out["published"] = None if pub is None else {
+        "modes_captured": pub[0], "high_quality_percent": pub[1], "reverse_kl": pub[2],
+        "epochs": 400, "trials": 10}
+    return out
+
+
+def _pm(entry, digits, suffix=""):
+    if entry["mean"] is None:
+        return "-"
+    se = "" if entry["stderr"] is None else f"±{entry['stderr']:.{digits}f}"
+    return f"{entry['mean']:.{digits}f}{se}{suffix}"
+
+
+def markdown(summaries):
+    lines = []
+    for dataset in dict.fromkeys(s["dataset"] for s in summaries):
+        k = MODES.get(dataset, "?")
+        lines += [f"### {dataset}", "",
+                  f"| row | epochs | seeds | modes /{k} | HQ % | reverse KL | wall min/seed "
+                  f"| PacGAN (400 ep., 10 trials) modes / HQ % / rev-KL |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for s in (x for x in summaries if x["dataset"] == dataset):
+            eps = sorted(set(s["epochs"]))
+            ep = ",".join(map(str, eps)) or "-"
+            if not s["complete"]:
+                ep += f" (of {s['epochs_target']}; incomplete)"
+            n = len(s["seeds"])
+            wall = f"{s['wall_seconds_total'] / 60 / n:.1f}" if n else "-"
+            pub = s["published"]
+            pubs = "-" if pub is None else (
+                f"{pub['modes_captured'][0]}±{pub['modes_captured'][1]} / "
+                f"{pub['high_quality_percent'][0]}±{pub['high_quality_percent'][1]} / "
+                f"{pub['reverse_kl'][0]:.2f}±{pub['reverse_kl'][1]:.2f}")
+            lines.append(f"| {s['row']} | {ep} | {n} | {_pm(s['modes_captured'], 1)} | "
+                         f"{_pm(s['high_quality_fraction'], 1)} | {_pm(s['reverse_kl'], 2)} | "
+                         f"{wall} | {pubs} |")
+        lines.append("")
+    lines.append("Mean ± standard error over seeds; wall time = training invocations summed, per "
+                 "seed, on the machine that ran them.")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("command", choices=["run", "table", "all"])
+    p.add_argument("--rows", default="gan,pacgan2,pacgan4")
+    p.add_argument("--datasets", default="ring8,grid25")
+    p.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9")
+    p.add_argument("--epochs", type=int, default=400)
+    p.add_argument("--runs", default="runs/mixtures")
+    p.add_argument("--no-fast", dest="fast", action="store_false",
+                   help="the configs' own speed settings instead of XLA + 50 steps/execution")
+    p.add_argument("--python", default=sys.executable)
+    p.add_argument("--output", default=None, help="table basename (default RUNS/table)")
+    p.add_argument("extra", nargs="*", help="more --config.X=Y overrides for every run")
+    args = p.parse_args()
+    rows = [r for r in args.rows.split(",") if r]
+    datasets = [d for d in args.datasets.split(",") if d]
+    seeds = [int(s) for s in args.seeds.split(",") if s != ""]
+    for d in datasets:
+        for r in rows:
+            if not os.path.exists(os.path.join(REPO, config_path(d, r))):
+                raise SystemExit(f"no config {config_path(d, r)} for row {r!r} on {d!r}")
+    if args.command in ("run", "all"):
+        for d in datasets:  # seed-major: every row gets its first seeds early
+            for s in seeds:
+                for r in rows:
+                    run_one(args.runs, d, r, s, args.epochs, args.fast, args.extra, args.python)
+    if args.command in ("table", "all"):
+        summaries = [summarize(args.runs, d, r, seeds, args.epochs)
+                     for d in datasets for r in rows]
+        base = args.output or os.path.join(args.runs, "table")
+        os.makedirs(os.path.dirname(base) or ".", exist_ok=True)
+        _write_json({"schema": "tfgan_orig.mixtures_table/1", "rows": summaries}, base + ".json")
+        text = markdown(summaries)
+        with open(base + ".md", "w") as f:
+            f.write(text)
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
