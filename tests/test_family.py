@@ -9,7 +9,7 @@ import tensorflow as tf
 from conftest import mirrored_strategy
 
 import tfgan_orig
-from tfgan_orig import export, networks
+from tfgan_orig import export, networks, randomness, regularizers
 
 
 def tiny_nets(latent_dim=4, dim=3, width=8, seed=0, num_classes=None, aux=False):
@@ -67,7 +67,8 @@ def test_gradient_penalty_equals_hand_computation_on_a_linear_critic():
     real, fake = points(5), points(5, seed=3)
     # For D(x) = w.x + b the input gradient is w at every x_hat, whatever alpha is.
     expected = (np.sqrt(np.sum(w**2) + 1e-10) - 1.0) ** 2
-    penalty = gan.gradient_penalty(tf.constant(real), tf.constant(fake), None, 0).numpy()
+    (gp,) = [r for r in gan.regularizers if isinstance(r, regularizers.GradientPenalty)]
+    penalty = gp.penalty(gan.step_context(0), tf.constant(real), tf.constant(fake), None).numpy()
     np.testing.assert_allclose(penalty, np.full(5, expected), rtol=1e-6)
 
 
@@ -89,8 +90,8 @@ def test_gradient_penalty_alpha_is_uniform_per_example():
     g, d = tiny_nets()
     gan = tfgan_orig.GAN(g, d, 4, seed=5)
     gan.compile(loss="wasserstein", gradient_penalty_weight=1.0)
-    alpha = gan._replica_draw(
-        4000, 0, 4, lambda n, seed: tf.random.stateless_uniform([n], seed)
+    alpha = gan.step_context(0).rows(
+        4000, randomness.STREAM_GP_ALPHA, lambda n, seed: tf.random.stateless_uniform([n], seed)
     ).numpy()
     assert 0.0 <= alpha.min() and alpha.max() < 1.0
     assert abs(alpha.mean() - 0.5) < 0.02 and abs(alpha.var() - 1.0 / 12.0) < 0.005
@@ -160,23 +161,27 @@ def test_instance_noise_magnitude_follows_its_schedule():
     g, d = tiny_nets()
     gan = tfgan_orig.GAN(g, d, 4, seed=0)
     gan.compile(instance_noise_std=0.5, instance_noise_decay_steps=10)
+    (noise,) = gan.regularizers
+    assert isinstance(noise, regularizers.InstanceNoise)
     np.testing.assert_allclose(
-        [gan.instance_noise_stddev(t).numpy() for t in (0, 5, 10, 20)], [0.5, 0.25, 0.0, 0.0]
+        [noise.stddev_at(t).numpy() for t in (0, 5, 10, 20)], [0.5, 0.25, 0.0, 0.0]
     )
     x = tf.zeros((4000, 3))
     for step, std in [(0, 0.5), (5, 0.25), (8, 0.1), (10, 0.0)]:
         gan.step_counter.assign(step)
-        real = gan.add_instance_noise(x, 0, 2).numpy()
-        fake = gan.add_instance_noise(x, 0, 3).numpy()
+        real = noise.d_inputs(gan.step_context(0), x, None, "real")[0].numpy()
+        fake = noise.d_inputs(gan.step_context(0), x, None, "fake")[0].numpy()
         np.testing.assert_allclose(real.std(), std, rtol=0.03, atol=1e-7)
         np.testing.assert_allclose(fake.std(), std, rtol=0.03, atol=1e-7)
         if std:
             assert not np.allclose(real, fake)  # real and fake get independent noise
     gan.compile(instance_noise_std=0.3)  # constant without decay steps
     gan.step_counter.assign(10**6)
-    np.testing.assert_allclose(gan.instance_noise_stddev().numpy(), 0.3)
+    (noise,) = gan.regularizers
+    np.testing.assert_allclose(noise.stddev_at(gan.step_counter).numpy(), 0.3)
     gan.compile()  # off: inputs pass unchanged
-    assert gan.add_instance_noise(x, 0, 2) is x
+    assert gan.regularizers == []
+    assert regularizers.InstanceNoise(0.0).d_inputs(gan.step_context(0), x, None, "real")[0] is x
 
 
 def test_family_options_are_validated():

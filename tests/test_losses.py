@@ -98,3 +98,27 @@ def test_get_names_and_errors():
 def test_logits_shape_n_by_1_is_accepted():
     got = losses.minimax_discriminator_loss(REAL[:, None], FAKE[:, None])
     assert got.shape == (4,)
+
+
+def test_objective_binds_options_and_says_how_d_is_logged():
+    r, f = tf.constant([2.0, -1.0]), tf.constant([0.5, 3.0])
+    smoothed = losses.objective("non_saturating", label_smoothing=0.1)
+    np.testing.assert_allclose(
+        smoothed.discriminator_loss(r, f),
+        losses.minimax_discriminator_loss(r, f, real_target=0.9),
+    )
+    np.testing.assert_allclose(smoothed.d_metric(r), 1.0 / (1.0 + np.exp(-r.numpy())), rtol=1e-6)
+    ebgan = losses.objective("ebgan", ebgan_margin=4.0)
+    np.testing.assert_allclose(ebgan.discriminator_loss(r, f), r.numpy() + np.maximum(4.0 - f.numpy(), 0))
+    assert (ebgan.output, losses.objective("wasserstein").output) == ("energy", "score")
+    np.testing.assert_allclose(ebgan.d_metric(r), r)  # raw energies are logged
+    # A user pair: the kind of the registered loss with the same D function, else "score".
+    pair = (losses.minimax_discriminator_loss, losses.non_saturating_generator_loss)
+    assert losses.objective(pair).output == "logit"
+    assert losses.objective((lambda r, f: f - r, lambda f: -f)).output == "score"
+    with pytest.raises(ValueError, match="label_smoothing"):
+        losses.objective("hinge", label_smoothing=0.1)
+    with pytest.raises(ValueError, match="ebgan_margin"):
+        losses.objective("ebgan", ebgan_margin=0.0)
+    with pytest.raises(ValueError, match="Valid choices"):
+        losses.objective("nonsaturating")

@@ -36,7 +36,10 @@ __all__ = [
     "auxiliary_classifier_loss",
     "CROSS_ENTROPY_LOSSES",
     "SMOOTHABLE_LOSSES",
+    "OUTPUT_KINDS",
+    "Objective",
     "get",
+    "objective",
 ]
 
 
@@ -250,6 +253,20 @@ CROSS_ENTROPY_LOSSES = ("minimax", "non_saturating", "maximum_likelihood")
 SMOOTHABLE_LOSSES = CROSS_ENTROPY_LOSSES + ("least_squares",)
 
 
+# What D's output means, per loss name: "logit" (of P(real); d_real / d_fake log mean sigmoid),
+# "score" (a critic or least-squares output; logged raw) or "energy" (low = real; logged raw).
+OUTPUT_KINDS = ("logit", "score", "energy")
+_OUTPUT_KIND = {
+    "minimax": "logit",
+    "non_saturating": "logit",
+    "maximum_likelihood": "logit",
+    "wasserstein": "score",
+    "least_squares": "score",
+    "hinge": "score",
+    "ebgan": "energy",
+}
+
+
 def get(name):
     """Returns `(discriminator_loss_fn, generator_loss_fn)` for a loss name.
 
@@ -259,3 +276,86 @@ def get(name):
     if name not in LOSSES:
         raise ValueError(f"Unknown loss {name!r}. Valid choices: {sorted(LOSSES)}.")
     return LOSSES[name]
+
+
+class Objective:
+    """The adversarial game of one loss: D's and G's per-example losses with their options bound.
+
+    `GAN.compile(loss=...)` builds one (`objective(name, ...)`), and the model only ever calls
+    `discriminator_loss`, `generator_loss` and `d_metric`: what a loss needs (a margin, a smoothed
+    target, how its D output is logged) is decided here, not in the model.
+
+    Args:
+      d_loss: `fn(real_out, fake_out, **d_options) -> [rows]` per-example D loss.
+      g_loss: `fn(fake_out) -> [rows]` per-example G loss.
+      output: what D's output is: "logit" (the logs `d_real` / `d_fake` are mean sigmoid(D), the
+        probability of "real"), "score" or "energy" (logged raw).
+      d_options: keyword arguments bound into every `d_loss` call (e.g. `margin`, `real_target`).
+      name: the loss name (`"custom"` for a user pair).
+    """
+
+    def __init__(self, d_loss, g_loss, output="score", d_options=None, name="custom"):
+        if output not in OUTPUT_KINDS:
+            raise ValueError(f"Unknown output kind {output!r}. Valid choices: {list(OUTPUT_KINDS)}.")
+        self.d_loss = d_loss
+        self.g_loss = g_loss
+        self.output = output
+        self.d_options = dict(d_options or {})
+        self.name = name
+
+    def discriminator_loss(self, real_out, fake_out):
+        """D's per-example loss `[rows]` on D's outputs for paired real and fake rows."""
+        return self.d_loss(real_out, fake_out, **self.d_options)
+
+    def generator_loss(self, fake_out):
+        """G's per-example loss `[rows]` on D's outputs for generated rows."""
+        return self.g_loss(fake_out)
+
+    def d_metric(self, out):
+        """The logged view of D's output: sigmoid for logits, the raw value otherwise (float32)."""
+        out = tf.cast(out, tf.float32)
+        return tf.sigmoid(out) if self.output == "logit" else out
+
+    def __repr__(self):
+        return f"Objective({self.name!r}, output={self.output!r}, d_options={self.d_options})"
+
+
+def objective(loss="non_saturating", label_smoothing=0.0, ebgan_margin=1.0):
+    """The `Objective` for a loss name (or a user's `(d_loss_fn, g_loss_fn)` pair).
+
+    Args:
+      loss: a name in `LOSSES`, or a pair of per-example functions of D's outputs. A pair's output
+        kind is that of the registered loss with the same D function ("logit" for
+        `minimax_discriminator_loss`), else "score".
+      label_smoothing: one-sided smoothing s: the real target becomes `1 - s` (`real_target`);
+        only for `SMOOTHABLE_LOSSES` and user pairs (whose D function must accept `real_target`).
+      ebgan_margin: the margin m of "ebgan" (must be > 0; unused by the other losses).
+
+    Raises:
+      ValueError: naming the bad value and the valid choices.
+    """
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(
+            f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}"
+        )
+    if ebgan_margin <= 0:
+        raise ValueError(f"ebgan_margin must be > 0. Received: ebgan_margin={ebgan_margin}")
+    if isinstance(loss, str):
+        d_loss, g_loss = get(loss)
+        name, output = loss, _OUTPUT_KIND[loss]
+        if label_smoothing and name not in SMOOTHABLE_LOSSES:
+            raise ValueError(
+                f"label_smoothing applies to {list(SMOOTHABLE_LOSSES)}. "
+                f"Received: loss={loss!r}, label_smoothing={label_smoothing}"
+            )
+    else:
+        d_loss, g_loss = loss
+        name = "custom"
+        same_d = [n for n, (d, _) in LOSSES.items() if d is d_loss]
+        output = _OUTPUT_KIND[same_d[0]] if same_d else "score"
+    options = {}
+    if label_smoothing:
+        options["real_target"] = 1.0 - float(label_smoothing)
+    if name == "ebgan":
+        options["margin"] = float(ebgan_margin)
+    return Objective(d_loss, g_loss, output=output, d_options=options, name=name)

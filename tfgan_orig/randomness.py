@@ -1,0 +1,106 @@
+"""Replica information and replica-invariant stateless random draws.
+
+Every random draw of training (the latent noise z, the labels of a conditional GAN, instance
+noise, WGAN-GP's interpolation weights, ...) is a *stateless* draw for the **global** batch from a
+seed that depends only on
+
+    (GAN seed, generator step t, draw j, stream s)  ->  [seed, t * draws_per_step + j + s << 40]
+
+where `draws_per_step = d_steps + 1` (draws 0..k-1 are the k discriminator updates of a step,
+draw k is the generator update) and a *stream* separates independent quantities of one draw (the
+`STREAM_*` constants). Each replica computes the same global batch and keeps its own rows
+(replica r of R keeps rows `r * local ... (r + 1) * local`), so replicas draw different values and
+a run on R replicas sees exactly the values of a run on one device.
+"""
+
+import math
+
+import tensorflow as tf
+
+__all__ = [
+    "NOISE_TYPES",
+    "STREAM_LATENT",
+    "STREAM_LABELS",
+    "STREAM_NOISE_REAL",
+    "STREAM_NOISE_FAKE",
+    "STREAM_GP_ALPHA",
+    "replica_info",
+    "multi_worker",
+    "draw_seed",
+    "replica_rows",
+    "sample_latent",
+]
+
+NOISE_TYPES = ("normal", "uniform")
+_SQRT3 = math.sqrt(3.0)
+
+# Independent random streams of one (step, draw): `stream << 40` is added to the seed's second
+# component. New streams take new numbers; existing numbers must not change (they define the noise
+# that a given seed produces, so changing one changes every run's result).
+STREAM_LATENT = 0
+STREAM_LABELS = 1
+STREAM_NOISE_REAL = 2
+STREAM_NOISE_FAKE = 3
+STREAM_GP_ALPHA = 4
+
+
+def replica_info():
+    """(replica id as an int32 tensor, or 0; number of replicas in sync).
+
+    Outside `strategy.run` (cross-replica context) this is `(0, 1)`.
+    """
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:
+        return 0, 1
+    return ctx.replica_id_in_sync_group, tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def multi_worker(strategy):
+    """True for a MultiWorkerMirroredStrategy that really spans several workers."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
+def draw_seed(seed, step, draws_per_step, draw, stream=STREAM_LATENT):
+    """The stateless seed `[seed, step * draws_per_step + draw + (stream << 40)]`, int64 `[2]`."""
+    step = tf.cast(step, tf.int64)
+    return tf.stack(
+        [
+            tf.constant(int(seed), tf.int64),
+            step * draws_per_step + draw + tf.constant(int(stream) << 40, tf.int64),
+        ]
+    )
+
+
+def replica_rows(local_rows, seed, sample):
+    """This replica's rows of `sample(global_rows, seed)`.
+
+    Args:
+      local_rows: rows this replica needs (every replica the same number).
+      seed: int64 `[2]` stateless seed (`draw_seed`).
+      sample: `fn(num_rows, seed) -> [num_rows, ...]` tensor, a stateless draw.
+
+    Returns:
+      rows `replica_id * local_rows ... (replica_id + 1) * local_rows` of the global draw.
+    """
+    replica_id, replicas = replica_info()
+    values = sample(local_rows * replicas, seed)
+    start = tf.cast(replica_id, tf.int32) * local_rows
+    return values[start : start + local_rows]
+
+
+def sample_latent(num, seed, latent_dim, noise="normal"):
+    """Latent noise `[num, latent_dim]` from a stateless seed (int or int `[2]` tensor).
+
+    `noise="normal"`: N(0, I); `"uniform"`: U(-sqrt 3, sqrt 3) per coordinate (unit variance).
+    """
+    if noise not in NOISE_TYPES:
+        raise ValueError(f"Unknown noise {noise!r}. Valid choices: {list(NOISE_TYPES)}.")
+    seed = tf.convert_to_tensor(seed)
+    if seed.shape.rank == 0:
+        seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    shape = tf.stack([tf.cast(num, tf.int32), int(latent_dim)])
+    if noise == "normal":
+        return tf.random.stateless_normal(shape, seed=seed)
+    return tf.random.stateless_uniform(shape, seed=seed, minval=-_SQRT3, maxval=_SQRT3)

@@ -1,0 +1,277 @@
+"""The seam for everything that changes the adversarial game beyond the loss.
+
+A `Regularizer` is a small object with up to four hooks, which `GAN` calls in every update:
+
+- `d_inputs(ctx, x, labels, role)`: transform what D sees, for real (`role="real"`) and generated
+  (`role="fake"`) rows alike, in D's and G's updates (instance noise);
+- `d_terms(ctx, real, fake)`: per-row terms added to D's per-row loss (gradient penalty, the AC-GAN
+  class loss on real and generated rows);
+- `g_terms(ctx, fake, real)`: per-row terms added to G's per-row loss (AC-GAN on generated rows);
+- `after_d_update(ctx, discriminator)`: act on D after each of its updates (weight clipping).
+
+`GAN.compile` builds the family's regularizers from its flat options (`gradient_penalty_weight`,
+`clip_value`, `instance_noise_std`, ...) and appends the user's `regularizers=[...]`; the hooks run
+in that order. A new technique is one new class here: `train_step` does not change.
+
+Rows and the divisor: D's loss is `sum over rows / global number of D rows`, whatever the rows
+are (one example, or a transformed one), so the gradient all-reduce of `tf.distribute` gives the
+single-device gradient. A `d_terms` / `g_terms` result must have one value per D row.
+
+Randomness: a hook that draws must use `ctx.rows(local_rows, stream, sample)`: a stateless draw for
+the global batch from (seed, step, draw, stream), of which each replica keeps its rows, so that the
+result does not depend on the number of replicas (`tfgan_orig.randomness`). Streams 0-4 are taken
+(`randomness.STREAM_*`); a new regularizer takes a new number.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfgan_orig import losses, randomness
+
+__all__ = [
+    "Context",
+    "Judged",
+    "Regularizer",
+    "GradientPenalty",
+    "WeightClipping",
+    "InstanceNoise",
+    "AuxiliaryClassifier",
+]
+
+
+class Judged:
+    """Rows as D sees them and D's outputs on them.
+
+    Attributes:
+      x: D's input rows `[rows, ...]` (after every `d_inputs` transform).
+      labels: int `[rows]` labels of a conditional GAN, or None.
+      logits: D's main output `[rows, 1]` (a logit, score or energy: see `losses.Objective`).
+      class_logits: AC-GAN's class head `[rows, num_classes]`, or None.
+    """
+
+    def __init__(self, x, labels, logits, class_logits=None):
+        self.x = x
+        self.labels = labels
+        self.logits = logits
+        self.class_logits = class_logits
+
+
+class Context:
+    """What a hook may know about the update it runs in.
+
+    Attributes:
+      discriminator: `fn(x, labels) -> (logits, class_logits or None)`, the D being trained (in the
+        unrolled GAN's look-ahead, D at its unrolled weights), called with `training=True`.
+      step: int64 scalar, the generator-step counter (the GAN's `step_counter`).
+      draw: which draw of the step this is (0..k-1: the k D updates; k: the G update).
+      phase: "d" (a D update) or "g" (a G update, including its unrolled look-ahead).
+    """
+
+    def __init__(self, discriminator, step, draw, phase, seed, draws_per_step):
+        self.discriminator = discriminator
+        self.step = step
+        self.draw = draw
+        self.phase = phase
+        self._seed = seed
+        self._draws_per_step = draws_per_step
+
+    def with_discriminator(self, discriminator):
+        """The same context, evaluating another D function."""
+        return Context(
+            discriminator, self.step, self.draw, self.phase, self._seed, self._draws_per_step
+        )
+
+    def rows(self, local_rows, stream, sample):
+        """This replica's rows of `sample(global_rows, seed)`, seed from (seed, step, draw, stream).
+
+        Args:
+          local_rows: rows this replica needs.
+          stream: the regularizer's own stream number (`randomness.STREAM_*`).
+          sample: `fn(num_rows, seed) -> [num_rows, ...]`, a stateless draw.
+        """
+        seed = randomness.draw_seed(self._seed, self.step, self._draws_per_step, self.draw, stream)
+        return randomness.replica_rows(local_rows, seed, sample)
+
+
+class Regularizer:
+    """A modification of the game: override the hooks it needs (every default does nothing)."""
+
+    def d_inputs(self, ctx, x, labels, role):
+        """Returns `(x, labels)` as D should see them; `role` is "real" or "fake"."""
+        return x, labels
+
+    def d_terms(self, ctx, real, fake):
+        """Per-row `[rows]` float32 terms added to D's loss, or None. `real`, `fake`: `Judged`."""
+        return None
+
+    def g_terms(self, ctx, fake, real):
+        """Per-row `[rows]` float32 terms added to G's loss, or None (`real` may be None)."""
+        return None
+
+    def after_d_update(self, ctx, discriminator):
+        """Runs after every D update (not in the unrolled look-ahead)."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _positive(value, name, convenience):
+    if value is None or not value > 0:
+        raise ValueError(
+            f"{name} must be > 0 (GAN.compile's {convenience}). Received: {name}={value}"
+        )
+    return float(value)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class GradientPenalty(Regularizer):
+    """WGAN-GP's penalty (Gulrajani et al. 2017), added to D's per-row loss.
+
+    `lambda (sqrt(||grad_x D(x_hat)||^2 + 1e-10) - 1)^2`, `x_hat = alpha x + (1 - alpha) G(z)`,
+    `alpha ~ U(0, 1)` per row (stream `STREAM_GP_ALPHA`), x and G(z) as D sees them. Use a critic
+    without batch norm (it couples the rows whose gradients are penalized).
+
+    Args:
+      weight: lambda (> 0; 10 in the paper). `GAN.compile(gradient_penalty_weight=...)`.
+    """
+
+    def __init__(self, weight):
+        self.weight = _positive(weight, "weight", "gradient_penalty_weight")
+
+    def penalty(self, ctx, real_x, fake_x, labels):
+        """The unweighted per-row penalty `[rows]` (differentiable w.r.t. D's weights)."""
+        local = tf.shape(real_x)[0]
+        alpha = ctx.rows(
+            local,
+            randomness.STREAM_GP_ALPHA,
+            lambda n, seed: tf.random.stateless_uniform([n], seed),
+        )
+        alpha = tf.reshape(alpha, tf.concat([[local], tf.ones([tf.rank(real_x) - 1], tf.int32)], 0))
+        real32, fake32 = tf.cast(real_x, tf.float32), tf.cast(fake_x, tf.float32)
+        x_hat = alpha * real32 + (1.0 - alpha) * fake32
+        with tf.GradientTape() as tape:
+            tape.watch(x_hat)
+            out, _ = ctx.discriminator(tf.cast(x_hat, real_x.dtype), labels)
+            # Rows are independent (no batch norm): d sum / d x_hat_i = d D(x_hat_i) / d x_hat_i.
+            total = tf.reduce_sum(tf.cast(out, tf.float32))
+        return losses.gradient_penalty(tape.gradient(total, x_hat))
+
+    def d_terms(self, ctx, real, fake):
+        return self.weight * self.penalty(ctx, real.x, fake.x, real.labels)
+
+    def get_config(self):
+        return {"weight": self.weight}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class WeightClipping(Regularizer):
+    """WGAN's weight clipping (Arjovsky et al. 2017): after every D update, every trainable D
+    weight is clipped to `[-c, c]`.
+
+    Args:
+      clip_value: c (> 0). `GAN.compile(clip_value=...)`.
+    """
+
+    def __init__(self, clip_value):
+        self.clip_value = _positive(clip_value, "clip_value", "clip_value")
+
+    def after_d_update(self, ctx, discriminator):
+        c = self.clip_value
+        for v in discriminator.trainable_variables:
+            v.assign(tf.clip_by_value(v, tf.cast(-c, v.dtype), tf.cast(c, v.dtype)))
+
+    def get_config(self):
+        return {"clip_value": self.clip_value}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class InstanceNoise(Regularizer):
+    """Instance noise (Sonderby et al. 2016; Arjovsky & Bottou 2017): `x + N(0, sigma(t)^2)` on
+    every input D sees, real and generated, in D's and G's updates.
+
+    `sigma(t) = sigma_0 max(0, 1 - t / decay_steps)` (constant `sigma_0` without decay steps), `t`
+    the generator step. Real and generated rows get independent noise (streams
+    `STREAM_NOISE_REAL` / `STREAM_NOISE_FAKE`).
+
+    Args:
+      stddev: sigma_0 (>= 0; 0 leaves the inputs unchanged). `GAN.compile(instance_noise_std=...)`.
+      decay_steps: anneal sigma linearly to 0 at this generator step (>= 1), or None.
+        `GAN.compile(instance_noise_decay_steps=...)`.
+    """
+
+    def __init__(self, stddev, decay_steps=None):
+        if stddev is None or not stddev >= 0:
+            raise ValueError(
+                "stddev must be >= 0 (GAN.compile's instance_noise_std). "
+                f"Received: stddev={stddev}"
+            )
+        self.stddev = float(stddev)
+        if decay_steps is not None and (int(decay_steps) != decay_steps or decay_steps < 1):
+            raise ValueError(
+                "decay_steps must be None or an integer >= 1 (GAN.compile's "
+                f"instance_noise_decay_steps). Received: decay_steps={decay_steps}"
+            )
+        self.decay_steps = None if decay_steps is None else int(decay_steps)
+
+    def stddev_at(self, step):
+        """sigma(t) as a float32 scalar."""
+        std = tf.constant(self.stddev, tf.float32)
+        if self.decay_steps is None:
+            return std
+        t = tf.cast(step, tf.float32)
+        return std * tf.maximum(0.0, 1.0 - t / float(self.decay_steps))
+
+    def d_inputs(self, ctx, x, labels, role):
+        if not self.stddev:
+            return x, labels
+        stream = randomness.STREAM_NOISE_REAL if role == "real" else randomness.STREAM_NOISE_FAKE
+        shape = tf.shape(x)
+        noise = ctx.rows(
+            shape[0],
+            stream,
+            lambda n, seed: tf.random.stateless_normal(tf.concat([[n], shape[1:]], 0), seed=seed),
+        )
+        return x + tf.cast(self.stddev_at(ctx.step) * noise, x.dtype), labels
+
+    def get_config(self):
+        return {"stddev": self.stddev, "decay_steps": self.decay_steps}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class AuxiliaryClassifier(Regularizer):
+    """AC-GAN (Odena et al. 2017): the class cross-entropy `-log softmax(c)[y]` of D's class head,
+    times `weight`, added to D's loss on real and generated rows and to G's loss on generated rows.
+
+    `GAN(aux_classifier=True, aux_classifier_weight=...)` adds it (D then returns
+    `[logits, class_logits]` and does not see the labels).
+
+    Args:
+      weight: the term's weight (>= 0).
+    """
+
+    def __init__(self, weight=1.0):
+        if not weight >= 0:
+            raise ValueError(
+                f"weight must be >= 0 (GAN's aux_classifier_weight). Received: weight={weight}"
+            )
+        self.weight = float(weight)
+
+    def d_terms(self, ctx, real, fake):
+        return self.weight * (
+            losses.auxiliary_classifier_loss(real.labels, real.class_logits)
+            + losses.auxiliary_classifier_loss(fake.labels, fake.class_logits)
+        )
+
+    def g_terms(self, ctx, fake, real):
+        return self.weight * losses.auxiliary_classifier_loss(fake.labels, fake.class_logits)
+
+    def get_config(self):
+        return {"weight": self.weight}
