@@ -98,3 +98,16 @@ def test_unsynchronized_batch_norm_weights_load_into_the_synchronized_nets(tmp_p
     fresh.load_weights(str(tmp_path / "g.weights.h5"))
     for a, b in zip(old.weights, fresh.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ----------------------------------------------------------------------------- output-bias init
+def test_pixel_mean_logit_bias_clips_like_pylearn2():
+    """pylearn2 (`init_bias_target_marginals`): `logit(clip(mean, 1e-7, 1 - 1e-7))`."""
+    images = np.zeros((4, 2, 2, 1), np.float32)
+    images[:, 0, 1] = 1.0  # always on
+    images[0, 1, 0] = 1.0  # on in 1 of 4 images: mean 0.25
+    images[:, 1, 1] = 0.5  # mean 0.5
+    bias = networks.pixel_mean_logit_bias(images)
+    # Golden: logit(1e-7) = ln(1e-7 / (1 - 1e-7)) = -16.11809560, logit(0.25) = -ln 3.
+    np.testing.assert_allclose(bias, [-16.1180956, 16.1180956, -1.0986123, 0.0], rtol=1e-6, atol=1e-6)
+    assert bias.dtype == np.float32

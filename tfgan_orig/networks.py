@@ -64,13 +64,16 @@ def _seed(seed, offset):
     return None if seed is None else int(seed) + offset
 
 
-def pixel_mean_logit_bias(images, eps=1e-3):
-    """The authors' output-bias init: `b = logit(mean pixel)`, clipped to avoid +-inf.
+def pixel_mean_logit_bias(images, eps=1e-7):
+    """The authors' output-bias init: `b = logit(clip(mean pixel, eps, 1 - eps))`.
 
     With it the untrained generator's sigmoid output already matches the data's pixel marginals.
+    `eps = 1e-7` is pylearn2's (`init_bias_target_marginals`): a pixel that is 0 in every training
+    image (MNIST's borders) gets `b = logit(1e-7) = -16.12`, so the generator starts with it off.
 
     Args:
       images: array `[n, H, W, C]` (or `[n, d]`) in [0, 1].
+      eps: the mean is clipped to `[eps, 1 - eps]` to avoid +-inf.
 
     Returns:
       float32 numpy vector of length H*W*C.
