@@ -8,6 +8,7 @@ Layout (a contract other tools rely on; `paths(workdir)` returns it):
     WORKDIR/samples/                    epoch_NNNN.png and latest.png
     WORKDIR/export/generator/<version>/ the generator as a TF Serving SavedModel
     WORKDIR/eval/metrics.json           the latest `python -m tfgan_orig.evaluate` record
+    WORKDIR/lock                        while training: who trains here (see `WorkdirLock`)
 
 Every file written here goes through `write_text` / `write_bytes` / `write_json`: the data is
 written to a temporary file in the same folder, flushed to disk (`fsync`), then renamed over the
@@ -15,8 +16,13 @@ target (`os.replace`, atomic on POSIX). A reader never sees a half-written file,
 either the old or the new content (plus at worst an orphan `*.tmp-<pid>` file).
 """
 
+import errno
+import fcntl
 import json
 import os
+import socket
+import sys
+import time
 
 __all__ = [
     "CONFIG_FILE",
@@ -26,9 +32,18 @@ __all__ = [
     "write_text",
     "write_json",
     "latest_export",
+    "WorkdirError",
+    "WorkdirInUse",
+    "FingerprintMismatch",
+    "WorkdirLock",
+    "LOCK_FILE",
+    "FINGERPRINT_FIELDS",
+    "run_fingerprint",
+    "fingerprint_differences",
 ]
 
 CONFIG_FILE = "config.json"
+LOCK_FILE = "lock"
 
 
 # ------------------------------------------------------------------------------------ layout
@@ -49,6 +64,7 @@ def paths(workdir):
         "export": os.path.join(workdir, "export", "generator"),
         "eval": os.path.join(workdir, "eval"),
         "metrics": os.path.join(workdir, "eval", "metrics.json"),
+        "lock": os.path.join(workdir, LOCK_FILE),
     }
 
 
@@ -97,9 +113,212 @@ def write_json(value, path, indent=2, sort_keys=False):
     return write_text(json.dumps(value, indent=indent, sort_keys=sort_keys, default=str), path)
 
 
+# ------------------------------------------------------------------------------------ errors
+class WorkdirError(ValueError):
+    """The workdir cannot be used as asked: it is in use by another process, its checkpoints
+    belong to another run, or its checkpoint files are inconsistent. The message is one line
+    naming the files or the process; the command-line programs print it as a FATAL line."""
+
+
+class WorkdirInUse(WorkdirError):
+    """Another live process holds the workdir's lock."""
+
+
+class FingerprintMismatch(WorkdirError):
+    """A checkpoint was written by a run that differs from the config in a defining field."""
+
+
 # ------------------------------------------------------------------------------------ lock
-# (reliability: one training process per workdir; added by the reliability work)
+# One training process per workdir. `WORKDIR/lock` holds the holder's host, pid, start time and
+# command; the file is kept under an exclusive `fcntl.flock` for the holder's whole life. The kernel
+# (or the NFS server) drops that lock when the process dies, however it dies (SIGKILL, OOM killer,
+# node failure), so a lock file whose flock can be taken is stale: its holder is gone, and the new
+# process takes it over and says whose it was. Where a filesystem does not support flock (some
+# FUSE mounts), the holder's pid is checked instead (same host: alive or not; another host: the
+# lock is respected and the message says how to remove it). Multi-worker runs lock once, from the
+# chief (the caller decides; see train_lib).
+
+
+def _holder_text(holder):
+    if not holder:
+        return "an unknown process"
+    return (
+        f"pid {holder.get('pid')} on host {holder.get('host')}, started {holder.get('started')}"
+        + (f" ({holder['command']})" if holder.get("command") else "")
+    )
+
+
+def _read_holder(fd):
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        raw = os.read(fd, 1 << 16)
+        return json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except (OSError, ValueError):
+        return {"host": "?", "pid": "?", "started": "? (unreadable lock file)"}
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, TypeError, OverflowError):
+        return True  # exists (another user's) or unknown: assume alive
+    return True
+
+
+class WorkdirLock:
+    """An exclusive lock on a workdir for one training process (a context manager).
+
+    `acquire()` creates the workdir if needed and raises `WorkdirInUse` naming the holder (host,
+    pid, start time, command) when another live process holds it; a stale lock (its process is
+    gone) is taken over with a message. `release()` removes the lock file.
+
+    Args:
+      workdir: the training workdir.
+      log: called with one line when a stale lock is taken over (default: print).
+    """
+
+    def __init__(self, workdir, log=None):
+        self.workdir = os.path.abspath(workdir)
+        self.path = os.path.join(self.workdir, LOCK_FILE)
+        self.log = log or (lambda line: print(line, flush=True))
+        self.taken_over = None  # the stale holder's record, when one was taken over
+        self._fd = None
+
+    def _refuse(self, holder):
+        raise WorkdirInUse(
+            f"Workdir {self.workdir} is in use by another training process: "
+            f"{_holder_text(holder)} (lock file {self.path}). Wait for it to end or stop it; two "
+            "processes on one workdir would overwrite each other's checkpoints."
+        )
+
+    def acquire(self):
+        """Takes the lock (see the class doc); returns self."""
+        os.makedirs(self.workdir, exist_ok=True)
+        me = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime()),
+            "command": " ".join(sys.argv)[:500],
+        }
+        for _ in range(20):  # retried only when a releasing holder removed the file meanwhile
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                flock = True
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                self._refuse(holder)
+            except OSError as e:
+                if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                    os.close(fd)
+                    raise
+                flock = False  # no flock on this filesystem: judge by the recorded pid
+            try:
+                same_file = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same_file = False
+            if not same_file:  # the previous holder released (removed) it in between
+                os.close(fd)
+                continue
+            holder = _read_holder(fd)
+            if holder and holder.get("pid") != me["pid"]:
+                same_host = holder.get("host") == me["host"]
+                if not flock and (not same_host or _pid_alive(holder.get("pid"))):
+                    os.close(fd)
+                    self._refuse(holder)
+                self.taken_over = holder
+                self.log(
+                    f"Taking over the stale lock {self.path} of {_holder_text(holder)}: that "
+                    "process is gone (it was killed or crashed)."
+                )
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(me).encode("utf-8"), 0)
+            os.fsync(fd)
+            self._fd = fd
+            return self
+        raise WorkdirInUse(f"Could not lock {self.path}: it keeps being replaced by other processes.")
+
+    def release(self):
+        """Removes the lock file and drops the lock (no-op when not held)."""
+        if self._fd is None:
+            return
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        os.close(self._fd)  # closing drops the flock
+        self._fd = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
 
 
 # ------------------------------------------------------------------------------------ fingerprint
-# (reliability: what a run was started with, checked on resume; added by the reliability work)
+# What defines a run: the fields that change what the weights are or mean. Every checkpoint
+# carries them (`checkpoints.TrainingCheckpoint`), and resume, export and evaluate compare them
+# with the config before restoring, independently of config.json (which can be deleted,
+# replaced, or belong to another run when checkpoints were copied). Not included: what may change
+# between invocations of one run (epochs, time limits, logging, learning rates, the data
+# directory, precision, export, evaluation).
+FINGERPRINT_FIELDS = (
+    "seed",  # initialisation, training noise and data order
+    "data.name",
+    "model.",  # every model field: architecture, noise, EMA, conditioning, initialisation
+    "loss.",  # every loss field: what D's output means and what G optimises
+    "optimizer.name",  # the optimizer's slot variables
+    "train.d_steps",
+    "train.unrolled_steps",
+    "train.instance_noise_std",
+    "train.instance_noise_decay_steps",
+)
+
+
+def _plain(value):
+    """JSON-comparable form of a config value (tuples as lists, ConfigDicts as dicts)."""
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None:
+        value = to_dict()
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def run_fingerprint(config):
+    """The defining fields of a run's config, as `{dotted name: value}` (JSON types only).
+
+    Args:
+      config: a training config (`ml_collections.ConfigDict` or nested dict).
+    """
+    flat = {}
+
+    def walk(node, prefix):
+        for key in node.keys():
+            value = node[key]
+            if hasattr(value, "keys"):
+                walk(value, f"{prefix}{key}.")
+            else:
+                flat[f"{prefix}{key}"] = value
+
+    walk(_plain(config), "")
+    return {
+        name: value
+        for name, value in sorted(flat.items())
+        if any(name == f or (f.endswith(".") and name.startswith(f)) for f in FINGERPRINT_FIELDS)
+    }
+
+
+def fingerprint_differences(saved, current):
+    """`["field: checkpoint X, config Y", ...]` for the fields whose values differ.
+
+    A field present on one side only (a field added by a newer version of the package) is not a
+    difference.
+    """
+    return [
+        f"{name}: checkpoint {saved[name]!r}, config {current[name]!r}"
+        for name in sorted(set(saved) & set(current))
+        if saved[name] != current[name]
+    ]
