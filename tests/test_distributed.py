@@ -33,11 +33,11 @@ def tiny_nets(seed=20):
     return g, d
 
 
-def _fit(strategy, loss, d_steps=2, steps=3):
+def _fit(strategy, loss, d_steps=2, steps=3, **compile_kwargs):
     with strategy.scope():
         g, d = tiny_nets()
         gan = tfgan_orig.GAN(g, d, 4, d_steps=d_steps, seed=7)
-        gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), loss=loss)
+        gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), loss=loss, **compile_kwargs)
     x = np.random.default_rng(2).normal(size=(8 * d_steps * steps, 3)).astype(np.float32)
     ds = tf.data.Dataset.from_tensor_slices(x).batch(8 * d_steps, drop_remainder=True)
     history = gan.fit(ds, epochs=1, verbose=0).history
@@ -47,8 +47,16 @@ def _fit(strategy, loss, d_steps=2, steps=3):
 @pytest.mark.parametrize("loss", sorted(losses.LOSSES))
 def test_one_vs_two_replicas_same_weights_and_logs_for_every_loss(loss):
     """Invariants 1 and 2: global-batch loss scaling is right for D and G, logs are unscaled."""
-    one, h1 = _fit(tf.distribute.get_strategy(), loss)
-    two, h2 = _fit(mirrored_strategy(), loss)
+    # EBGAN's max(m - D(G(z)), 0) has a kink at the margin: an example whose energy lands within
+    # float rounding of m takes a different branch on 1 and 2 replicas (a real, data-dependent
+    # discontinuity, not a scaling error; it failed on another machine with m = 1). This test is
+    # about the replica arithmetic, so the margin is put far above every energy these nets reach in
+    # 6 small Adam steps (generated energies stayed in [-0.02, 0.63] here): each example is on the
+    # linear branch, and the arithmetic is compared exactly like the other losses'. The margin's
+    # branch is tested in test_losses_family.py.
+    kwargs = {"ebgan_margin": 100.0} if loss == "ebgan" else {}
+    one, h1 = _fit(tf.distribute.get_strategy(), loss, **kwargs)
+    two, h2 = _fit(mirrored_strategy(), loss, **kwargs)
     for a, b in zip(one.weights, two.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5, err_msg=f"{loss}: {a.path}")
     for name in ("d_loss", "g_loss", "d_real", "d_fake"):
