@@ -28,7 +28,9 @@ def test_every_family_is_registered_and_returns_float32_per_example():
     assert {"wasserstein", "least_squares", "hinge", "ebgan"} <= set(losses.LOSSES)
     for name, (d_fn, g_fn) in losses.LOSSES.items():
         d = d_fn(R[:, None], F[:, None])  # [batch, 1] logits are accepted
-        g = g_fn(tf.constant(F, tf.float16))
+        # A paired G loss (RpGAN) also takes D's outputs on the paired real rows.
+        paired = (tf.constant(R, tf.float16),) if name in losses.PAIRED_LOSSES else ()
+        g = g_fn(tf.constant(F, tf.float16), *paired)
         assert d.shape == (4,) and d.dtype == tf.float32, name
         assert g.shape == (4,) and g.dtype == tf.float32, name
     assert losses.get("hinge") == (losses.hinge_discriminator_loss, losses.hinge_generator_loss)
@@ -131,3 +133,17 @@ def test_metric_and_smoothing_groups():
     assert set(losses.CROSS_ENTROPY_LOSSES) == {"minimax", "non_saturating", "maximum_likelihood"}
     assert "least_squares" in losses.SMOOTHABLE_LOSSES
     assert "wasserstein" not in losses.SMOOTHABLE_LOSSES
+
+
+def test_rpgan_golden_values_and_pairing():
+    # L_D = softplus(f - r), L_G = softplus(r - f), row i of real paired with row i of fake.
+    np.testing.assert_allclose(losses.rpgan_discriminator_loss(R, F), np_softplus(F - R), rtol=1e-6)
+    np.testing.assert_allclose(losses.rpgan_generator_loss(F, R), np_softplus(R - F), rtol=1e-6)
+    # Only the differences matter: shifting both sides leaves both losses unchanged.
+    np.testing.assert_allclose(
+        losses.rpgan_discriminator_loss(R + 5.0, F + 5.0), losses.rpgan_discriminator_loss(R, F), rtol=1e-6
+    )
+    objective = losses.objective("rpgan")
+    assert objective.g_needs_real and objective.output == "score"
+    np.testing.assert_allclose(objective.generator_loss(F, R), np_softplus(R - F), rtol=1e-6)
+    assert "rpgan" not in losses.SMOOTHABLE_LOSSES

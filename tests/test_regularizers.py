@@ -99,3 +99,76 @@ def test_regularizer_arguments_are_validated():
     ]:
         with pytest.raises(ValueError, match=match):
             make()
+
+
+def weights(model):
+    return [w.numpy().copy() for w in model.weights]
+
+
+def assert_same_training(one, two):
+    (w1, h1), (w2, h2) = one, two
+    for a, b in zip(w1, w2):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+        np.testing.assert_allclose(h1[name], h2[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def two_strategies(run):
+    from conftest import mirrored_strategy
+
+    return run(tf.distribute.get_strategy()), run(mirrored_strategy())
+
+
+# ------------------------------------------------------------------------------ packing (PacGAN)
+def test_pack_rows_concatenates_consecutive_samples_along_the_last_axis():
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    np.testing.assert_array_equal(
+        regularizers.pack_rows(tf.constant(x), 3), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+    )
+    images = np.random.default_rng(0).normal(size=(4, 2, 3, 2)).astype(np.float32)
+    packed = regularizers.pack_rows(tf.constant(images), 2).numpy()
+    assert packed.shape == (2, 2, 3, 4)
+    np.testing.assert_array_equal(packed[1, ..., :2], images[2])  # channels of sample 2, then 3
+    np.testing.assert_array_equal(packed[1, ..., 2:], images[3])
+    with pytest.raises(ValueError, match="divisible by pack=4"):
+        regularizers.pack_rows(tf.constant(x), 4)
+
+
+def packed_gan(pack=2, seed=0, **gan_kwargs):
+    g, _ = tiny_nets(seed=seed)
+    _, d = tiny_nets(dim=3 * pack, seed=seed)  # D takes m samples of 3 coordinates
+    return tfgan_orig.GAN(g, d, 4, pack=pack, seed=7, **gan_kwargs)
+
+
+def test_packed_discriminator_judges_groups_of_samples():
+    gan = packed_gan(pack=2)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    real = points(8)
+    z, _ = gan._training_noise(8, 0)  # the noise the first D update draws
+    d = gan.discriminator
+    fake = gan.generator(z)
+    r = d(real.reshape(4, 6)).numpy()[:, 0]  # rows (0,1), (2,3), ... concatenated
+    f = d(tf.reshape(fake, (4, 6))).numpy()[:, 0]
+    expected = np.mean(np.logaddexp(0, -r) + np.logaddexp(0, f))
+    history = gan.fit(tf.data.Dataset.from_tensors(real), verbose=0).history
+    np.testing.assert_allclose(history["d_loss"][0], expected, rtol=1e-5)
+    np.testing.assert_allclose(history["d_real"][0], np.mean(1 / (1 + np.exp(-r))), rtol=1e-5)
+    assert gan.generate(5, seed=0).shape == (5, 3)  # generation is per sample
+    with pytest.raises(ValueError, match="pack"):
+        tfgan_orig.GAN(*tiny_nets(), 4, pack=2, num_classes=3)
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "wasserstein", "rpgan"])
+def test_packing_gives_the_single_device_update_on_two_replicas(loss):
+    def run(strategy):
+        with strategy.scope():
+            gan = packed_gan(pack=2, seed=20, d_steps=2)
+            gan.compile(
+                keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), loss=loss,
+                instance_noise_std=0.1,
+            )
+        ds = tf.data.Dataset.from_tensor_slices(points(48)).batch(16, drop_remainder=True)
+        history = gan.fit(ds, verbose=0).history
+        return weights(gan.generator) + weights(gan.discriminator), history
+
+    assert_same_training(*two_strategies(run))

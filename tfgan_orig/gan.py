@@ -90,6 +90,10 @@ class GAN(keras.Model):
         (times `aux_classifier_weight`) is added to D's loss on real and generated examples and to
         G's loss on generated ones (`regularizers.AuxiliaryClassifier`).
       aux_classifier_weight: weight of that class cross-entropy.
+      pack: m of PacGAN (Lin et al. 2018): D judges m samples at once, the concatenation of m
+        consecutive real (or generated) examples along the last axis, so D's input has m times
+        the sample's last dimension and a minibatch of B examples gives B / m D rows
+        (`regularizers.Packing`). 1 = off. A property of D's architecture, hence set here.
     """
 
     def __init__(
@@ -104,6 +108,7 @@ class GAN(keras.Model):
         ema_decay=None,
         aux_classifier=False,
         aux_classifier_weight=1.0,
+        pack=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -119,6 +124,15 @@ class GAN(keras.Model):
             raise ValueError(f"ema_decay must be None or in [0, 1). Received: ema_decay={ema_decay}")
         if aux_classifier and num_classes is None:
             raise ValueError("aux_classifier=True needs num_classes. Received: num_classes=None")
+        if int(pack) != pack or pack < 1:
+            raise ValueError(f"pack must be an integer >= 1. Received: pack={pack}")
+        if pack > 1 and num_classes is not None:
+            raise ValueError(
+                f"pack > 1 does not support conditional GANs. Received: pack={pack}, "
+                f"num_classes={num_classes}"
+            )
+        self.pack = int(pack)
+        self._packing = regularizers_lib.Packing(self.pack) if self.pack > 1 else None
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.aux_classifier = bool(aux_classifier)
         self.aux_classifier_weight = float(aux_classifier_weight)
@@ -154,10 +168,11 @@ class GAN(keras.Model):
     # -------------------------------------------------------------------------------- building
     def _build_networks(self):
         """Creates all network variables now (eagerly, in the caller's strategy scope)."""
-        z = tf.zeros((1, self.latent_dim))
-        labels = tf.zeros((1,), tf.int32)
+        z = tf.zeros((self.pack, self.latent_dim))
+        labels = tf.zeros((self.pack,), tf.int32)
         fake = self.generator(self._g_inputs(z, labels), training=False)
-        self.discriminator(self._d_net_inputs(fake, labels), training=False)
+        d_rows = fake if self._packing is None else regularizers_lib.pack_rows(fake, self.pack)
+        self.discriminator(self._d_net_inputs(d_rows, labels), training=False)
         self.sample_shape = tuple(int(d) for d in fake.shape[1:])
         self.built = True
 
@@ -190,6 +205,9 @@ class GAN(keras.Model):
         unrolled_steps=0,
         unrolled_learning_rate=None,
         ebgan_margin=1.0,
+        r1_gamma=0.0,
+        r2_gamma=0.0,
+        penalty_every=1,
         regularizers=(),
         **kwargs,
     ):
@@ -219,6 +237,10 @@ class GAN(keras.Model):
           unrolled_learning_rate: step size of those unrolled steps; `None` uses the D optimizer's
             current learning rate.
           ebgan_margin: m of the "ebgan" loss.
+          r1_gamma: gamma of R1 (Mescheder et al. 2018), `(gamma/2) ||grad_x D(x)||^2` on real
+            rows; 0 = off. Adds `regularizers.R1(gamma, penalty_every)`.
+          r2_gamma: gamma of R2, the same on generated rows; 0 = off. Adds `regularizers.R2`.
+          penalty_every: N of lazy R1 / R2 (StyleGAN2): applied every N-th D update, times N.
           regularizers: more `tfgan_orig.regularizers.Regularizer` objects; their hooks run after
             those that the options above build.
           **kwargs: passed to `keras.Model.compile` (`steps_per_execution`, `jit_compile`, ...).
@@ -233,8 +255,14 @@ class GAN(keras.Model):
         noise = regularizers_lib.InstanceNoise(instance_noise_std, instance_noise_decay_steps)
         if noise.stddev:
             built.append(noise)
+        if self._packing is not None:  # after instance noise: noise is per sample
+            built.append(self._packing)
         if gradient_penalty_weight:
             built.append(regularizers_lib.GradientPenalty(gradient_penalty_weight))
+        if r1_gamma:
+            built.append(regularizers_lib.R1(r1_gamma, penalty_every))
+        if r2_gamma:
+            built.append(regularizers_lib.R2(r2_gamma, penalty_every))
         if clip_value is not None:
             built.append(regularizers_lib.WeightClipping(clip_value))
         if self._aux_regularizer is not None:
@@ -259,6 +287,8 @@ class GAN(keras.Model):
             None if unrolled_learning_rate is None else float(unrolled_learning_rate)
         )
         self.ebgan_margin = float(ebgan_margin)
+        self.r1_gamma, self.r2_gamma = float(r1_gamma), float(r2_gamma)
+        self.penalty_every = int(penalty_every)
         self.d_optimizer = self._prepare_optimizer(d_optimizer, "d_optimizer")
         self.g_optimizer = self._prepare_optimizer(g_optimizer, "g_optimizer")
         strategy = tf.distribute.get_strategy()
@@ -306,6 +336,9 @@ class GAN(keras.Model):
             "unrolled_steps": self.unrolled_steps,
             "unrolled_learning_rate": self.unrolled_learning_rate,
             "ebgan_margin": self.ebgan_margin,
+            "r1_gamma": self.r1_gamma,
+            "r2_gamma": self.r2_gamma,
+            "penalty_every": self.penalty_every,
             "regularizers": [keras.saving.serialize_keras_object(r) for r in self.user_regularizers],
         }
 
@@ -440,8 +473,8 @@ class GAN(keras.Model):
     @staticmethod
     def _global_rows(rows, local_batch, global_batch):
         """Global number of D rows: the global minibatch times D rows per example."""
-        ratio = tf.cast(rows, tf.float32) / tf.cast(local_batch, tf.float32)
-        return tf.cast(global_batch, tf.float32) * ratio
+        rows, local_batch = tf.cast(rows, tf.float32), tf.cast(local_batch, tf.float32)
+        return tf.cast(global_batch, tf.float32) * rows / local_batch
 
     def _track(self, tracker, per_row):
         per_row = tf.cast(per_row, tf.float32)
@@ -475,10 +508,17 @@ class GAN(keras.Model):
         self._track(self.d_fake_tracker, self.objective.d_metric(fake_j.logits))
 
     def generator_step(self, local_batch, global_batch, real=None, real_labels=None):
-        """One G update on fresh noise (`real`: the last real minibatch, for unrolling)."""
+        """One G update on fresh noise.
+
+        `real`: the last real minibatch; used when G's loss looks at real rows (unrolling, or an
+        objective with `g_needs_real`, where it is paired row by row with this update's fakes).
+        """
         z, labels = self._training_noise(local_batch, self.d_steps)
         ctx = self.step_context(self.d_steps, "g")
-        if self.unrolled_steps:
+        needs_real = self.unrolled_steps > 0 or self.objective.g_needs_real
+        if needs_real:
+            if real is None:
+                raise ValueError("This G update needs the real minibatch. Received: real=None")
             real_labels = labels if real_labels is None else real_labels
             real, real_labels = self._d_view(ctx, real, real_labels, "real")
         with tf.GradientTape() as tape:
@@ -500,9 +540,14 @@ class GAN(keras.Model):
                 ctx = ctx.with_discriminator(functools.partial(self._judge, net))
             # The paper's G loss goes through the same dropped-out D (training=True).
             fake_j = Judged(fake_x, fake_labels, *ctx.discriminator(fake_x, fake_labels))
-            per_row = self.objective.generator_loss(fake_j.logits)
+            real_j = None
+            if self.objective.g_needs_real:
+                real_j = Judged(real, real_labels, *ctx.discriminator(real, real_labels))
+            per_row = self.objective.generator_loss(
+                fake_j.logits, None if real_j is None else real_j.logits
+            )
             for reg in self.regularizers:
-                term = reg.g_terms(ctx, fake_j, None)
+                term = reg.g_terms(ctx, fake_j, real_j)
                 if term is not None:
                     per_row += term
             loss = tf.reduce_sum(per_row) / rows
@@ -547,6 +592,7 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
             "aux_classifier": self.aux_classifier,
             "aux_classifier_weight": self.aux_classifier_weight,
+            "pack": self.pack,
             "name": self.name,
         }
 

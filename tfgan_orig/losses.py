@@ -33,8 +33,11 @@ __all__ = [
     "hinge_generator_loss",
     "ebgan_discriminator_loss",
     "ebgan_generator_loss",
+    "rpgan_discriminator_loss",
+    "rpgan_generator_loss",
     "auxiliary_classifier_loss",
     "CROSS_ENTROPY_LOSSES",
+    "PAIRED_LOSSES",
     "SMOOTHABLE_LOSSES",
     "OUTPUT_KINDS",
     "Objective",
@@ -211,6 +214,29 @@ def ebgan_generator_loss(fake_energy):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Relativistic pairing GAN, RpGAN (Jolicoeur-Martineau 2019; with R1 + R2 the objective of R3GAN,
+# Huang et al. 2024). D's output is a logit-like score; each real row is paired one-to-one with the
+# generated row at the same position of the minibatch, and D judges which of the two is real.
+# ---------------------------------------------------------------------------------------------------
+
+
+def rpgan_discriminator_loss(real_logits, fake_logits):
+    """`L_D = f(D(x_f) - D(x_r)) = softplus(f - r)`, `f(t) = softplus(t) = -log sigmoid(-t)`.
+
+    D raises the real row's score above its paired fake's: `-log sigmoid(r - f)`.
+    """
+    r, f = _flat(real_logits), _flat(fake_logits)
+    return tf.nn.softplus(f - r)
+
+
+def rpgan_generator_loss(fake_logits, real_logits):
+    """`L_G = f(D(x_r) - D(x_f)) = softplus(r - f)`: G raises its sample's score above the paired
+    real row's. Needs D's outputs on the real rows in G's update (`Objective.g_needs_real`)."""
+    r, f = _flat(real_logits), _flat(fake_logits)
+    return tf.nn.softplus(r - f)
+
+
+# ---------------------------------------------------------------------------------------------------
 # Auxiliary classifier (AC-GAN, Odena et al. 2017): class log-likelihood term added to D and G.
 # ---------------------------------------------------------------------------------------------------
 
@@ -243,7 +269,12 @@ LOSSES = {
     "least_squares": (least_squares_discriminator_loss, least_squares_generator_loss),
     "hinge": (hinge_discriminator_loss, hinge_generator_loss),
     "ebgan": (ebgan_discriminator_loss, ebgan_generator_loss),
+    "rpgan": (rpgan_discriminator_loss, rpgan_generator_loss),
 }
+
+# Losses whose generator loss is `g(fake_logits, real_logits)`: G's update also needs D's outputs on
+# a real minibatch, paired row by row with the generated one.
+PAIRED_LOSSES = ("rpgan",)
 
 # Losses whose D output is a logit of P(real): their d_real / d_fake metrics are sigmoid means.
 # For the others the metrics are the mean raw output (critic score, LS output, energy).
@@ -264,6 +295,7 @@ _OUTPUT_KIND = {
     "least_squares": "score",
     "hinge": "score",
     "ebgan": "energy",
+    "rpgan": "score",
 }
 
 
@@ -292,9 +324,14 @@ class Objective:
         probability of "real"), "score" or "energy" (logged raw).
       d_options: keyword arguments bound into every `d_loss` call (e.g. `margin`, `real_target`).
       name: the loss name (`"custom"` for a user pair).
+      g_needs_real: G's loss is `g_loss(fake_out, real_out)`, with D's outputs on a real
+        minibatch paired row by row with the generated one (RpGAN); the model then feeds D the
+        last real minibatch in G's update too.
     """
 
-    def __init__(self, d_loss, g_loss, output="score", d_options=None, name="custom"):
+    def __init__(
+        self, d_loss, g_loss, output="score", d_options=None, name="custom", g_needs_real=False
+    ):
         if output not in OUTPUT_KINDS:
             raise ValueError(f"Unknown output kind {output!r}. Valid choices: {list(OUTPUT_KINDS)}.")
         self.d_loss = d_loss
@@ -302,13 +339,17 @@ class Objective:
         self.output = output
         self.d_options = dict(d_options or {})
         self.name = name
+        self.g_needs_real = bool(g_needs_real)
 
     def discriminator_loss(self, real_out, fake_out):
         """D's per-example loss `[rows]` on D's outputs for paired real and fake rows."""
         return self.d_loss(real_out, fake_out, **self.d_options)
 
-    def generator_loss(self, fake_out):
-        """G's per-example loss `[rows]` on D's outputs for generated rows."""
+    def generator_loss(self, fake_out, real_out=None):
+        """G's per-example loss `[rows]` on D's outputs for generated rows (and the paired real
+        rows when `g_needs_real`)."""
+        if self.g_needs_real:
+            return self.g_loss(fake_out, real_out)
         return self.g_loss(fake_out)
 
     def d_metric(self, out):
@@ -324,7 +365,8 @@ def objective(loss="non_saturating", label_smoothing=0.0, ebgan_margin=1.0):
     """The `Objective` for a loss name (or a user's `(d_loss_fn, g_loss_fn)` pair).
 
     Args:
-      loss: a name in `LOSSES`, or a pair of per-example functions of D's outputs. A pair's output
+      loss: a name in `LOSSES`, or a pair of per-example functions of D's outputs (for a user's
+        paired G loss `g(fake, real)`, build `Objective(..., g_needs_real=True)`). A pair's output
         kind is that of the registered loss with the same D function ("logit" for
         `minimax_discriminator_loss`), else "score".
       label_smoothing: one-sided smoothing s: the real target becomes `1 - s` (`real_target`);
@@ -340,6 +382,13 @@ def objective(loss="non_saturating", label_smoothing=0.0, ebgan_margin=1.0):
         )
     if ebgan_margin <= 0:
         raise ValueError(f"ebgan_margin must be > 0. Received: ebgan_margin={ebgan_margin}")
+    if isinstance(loss, Objective):
+        if label_smoothing:
+            raise ValueError(
+                "label_smoothing cannot be applied to a ready Objective; bind real_target in its "
+                f"d_options. Received: label_smoothing={label_smoothing}"
+            )
+        return loss
     if isinstance(loss, str):
         d_loss, g_loss = get(loss)
         name, output = loss, _OUTPUT_KIND[loss]
@@ -358,4 +407,7 @@ def objective(loss="non_saturating", label_smoothing=0.0, ebgan_margin=1.0):
         options["real_target"] = 1.0 - float(label_smoothing)
     if name == "ebgan":
         options["margin"] = float(ebgan_margin)
-    return Objective(d_loss, g_loss, output=output, d_options=options, name=name)
+    return Objective(
+        d_loss, g_loss, output=output, d_options=options, name=name,
+        g_needs_real=name in PAIRED_LOSSES,
+    )

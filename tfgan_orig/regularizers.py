@@ -36,6 +36,10 @@ __all__ = [
     "WeightClipping",
     "InstanceNoise",
     "AuxiliaryClassifier",
+    "Packing",
+    "pack_rows",
+    "R1",
+    "R2",
 ]
 
 
@@ -74,6 +78,11 @@ class Context:
         self.phase = phase
         self._seed = seed
         self._draws_per_step = draws_per_step
+
+    @property
+    def d_update(self):
+        """Index of this D update since training began (`step * d_steps + draw`), int64."""
+        return self.step * (self._draws_per_step - 1) + self.draw
 
     def with_discriminator(self, discriminator):
         """The same context, evaluating another D function."""
@@ -275,3 +284,142 @@ class AuxiliaryClassifier(Regularizer):
 
     def get_config(self):
         return {"weight": self.weight}
+
+
+def pack_rows(x, pack):
+    """Groups `pack` consecutive rows into one: `[n, ..., c] -> [n / pack, ..., pack * c]`.
+
+    Row i of the result is the concatenation, along the last (feature or channel) axis, of rows
+    `pack * i, ..., pack * i + pack - 1`: for 2-D points `[n, d] -> [n / m, m d]` (x_1's coordinates,
+    then x_2's, ...); for images `[n, h, w, c] -> [n / m, h, w, m c]`.
+
+    Raises:
+      ValueError: if the number of rows is known and not a multiple of `pack` (otherwise a
+        `tf.debugging` assertion checks it when the graph runs).
+    """
+    n = x.shape[0]
+    if n is not None and n % pack:
+        raise ValueError(
+            f"Packing needs a number of rows divisible by pack={pack} on every replica. "
+            f"Received: {n} rows."
+        )
+    shape = tf.shape(x)
+    rank = x.shape.rank
+    checks = [tf.debugging.assert_equal(shape[0] % pack, 0, message=f"rows % pack ({pack}) != 0")]
+    with tf.control_dependencies(checks):
+        grouped = tf.reshape(x, tf.concat([[shape[0] // pack, pack], shape[1:]], 0))
+    if rank > 2:  # move the group axis next to the channels: [g, m, ..., c] -> [g, ..., m, c]
+        grouped = tf.transpose(grouped, [0] + list(range(2, rank)) + [1, rank])
+    return tf.reshape(grouped, tf.concat([[shape[0] // pack], shape[1:-1], [pack * shape[-1]]], 0))
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class Packing(Regularizer):
+    """PacGAN (Lin et al. 2018): D judges `pack` samples at once, all real or all generated.
+
+    `D_m(x_1, ..., x_m)` sees the concatenation of m samples (`pack_rows`): each group of `pack`
+    consecutive rows of a minibatch becomes one D row, in D's and G's updates, for every loss. So a
+    minibatch of B examples gives B / m D rows (B must be a multiple of m on every replica), D's
+    loss is the mean over those rows, and G generates B samples per update. PacGAN keeps B packed
+    D rows per step by drawing m B samples: give the GAN minibatches of m B examples for that.
+
+    Under a multi-replica strategy each replica packs its own share of the minibatch, so every
+    packed group lies within one replica's share; the groups are the same as on one device when
+    the per-replica share is a multiple of m (rows 0..m-1, m..2m-1, ... of the minibatch).
+
+    `GAN(pack=m)` adds it (D must take inputs of m times the sample's last dimension). Generation
+    and evaluation are unchanged: G still produces single samples. Not for conditional GANs.
+
+    Args:
+      pack: m >= 2.
+    """
+
+    def __init__(self, pack):
+        if int(pack) != pack or pack < 2:
+            raise ValueError(f"pack must be an integer >= 2. Received: pack={pack}")
+        self.pack = int(pack)
+
+    def d_inputs(self, ctx, x, labels, role):
+        if labels is not None:
+            raise ValueError(
+                f"Packing (pack={self.pack}) does not support conditional GANs: "
+                "D would need the labels of every packed sample."
+            )
+        return pack_rows(x, self.pack), None
+
+    def get_config(self):
+        return {"pack": self.pack}
+
+
+class _ZeroCenteredPenalty(Regularizer):
+    """`(gamma / 2) ||grad_x D(x)||^2` per row on one side's rows as D sees them; D the logit."""
+
+    role = None  # "real" (R1) or "fake" (R2)
+
+    def __init__(self, gamma, every=1):
+        name = type(self).__name__
+        if gamma is None or not gamma > 0:
+            raise ValueError(f"{name} gamma must be > 0. Received: gamma={gamma}")
+        if int(every) != every or every < 1:
+            raise ValueError(f"{name} every must be an integer >= 1. Received: every={every}")
+        self.gamma = float(gamma)
+        self.every = int(every)
+
+    def penalty(self, ctx, x, labels):
+        """The per-row `(gamma / 2) ||grad_x D(x)||^2` `[rows]` (not lazy, not scaled)."""
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out, _ = ctx.discriminator(x, labels)
+            # Rows are independent (no batch norm): d sum / d x_i = d D(x_i) / d x_i.
+            total = tf.reduce_sum(tf.cast(out, tf.float32))
+        g = tf.cast(tape.gradient(total, x), tf.float32)
+        sq = tf.reduce_sum(tf.reshape(tf.square(g), [tf.shape(g)[0], -1]), axis=1)
+        return 0.5 * self.gamma * sq
+
+    def d_terms(self, ctx, real, fake):
+        side = real if self.role == "real" else fake
+        if self.every == 1 or ctx.phase != "d":
+            return self.penalty(ctx, side.x, side.labels)
+        # Lazy (StyleGAN2): on D updates 0, N, 2N, ... only, times N (same expected gradient).
+        return tf.cond(
+            tf.equal(ctx.d_update % self.every, 0),
+            lambda: float(self.every) * self.penalty(ctx, side.x, side.labels),
+            lambda: tf.zeros(tf.shape(side.x)[:1], tf.float32),
+        )
+
+    def get_config(self):
+        return {"gamma": self.gamma, "every": self.every}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class R1(_ZeroCenteredPenalty):
+    """R1 (Mescheder et al. 2018): `(gamma / 2) ||grad_x D(x)||^2` on real rows x, added to D's loss.
+
+    Zero-centred: it pushes D's gradient on the data to 0, which makes GAN training locally
+    convergent for D's logit under every loss of `tfgan_orig.losses`. With `every=N > 1` the
+    penalty is lazy (StyleGAN2, Karras et al. 2020): it is added on D updates 0, N, 2N, ... (D
+    update `step * d_steps + j`) times N, and is 0 on the others. In the unrolled GAN's
+    look-ahead it is applied on every step, unscaled. Use a D without batch norm.
+
+    Args:
+      gamma: gamma > 0.
+      every: N >= 1 (1 = every D update).
+    """
+
+    role = "real"
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class R2(_ZeroCenteredPenalty):
+    """R2: `(gamma / 2) ||grad_x D(x)||^2` on generated rows x = G(z), added to D's loss.
+
+    The same as `R1` (lazy form included) on the generated side; R3GAN (Huang et al. 2024) uses
+    RpGAN with R1 + R2.
+
+    Args:
+      gamma: gamma > 0.
+      every: N >= 1 (1 = every D update).
+    """
+
+    role = "fake"
