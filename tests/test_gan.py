@@ -211,3 +211,29 @@ def test_replicas_draw_different_noise():
     assert not np.allclose(z0.numpy(), z1.numpy())
     # Together they are the single-device global batch for that (seed, step, draw).
     np.testing.assert_allclose(np.concatenate([z0, z1]), gan._training_noise(16, 0)[0].numpy(), rtol=1e-6)
+
+
+def test_rpgan_generator_step_pairs_real_and_fake_rows():
+    """RpGAN's G loss mean softplus(D(x_r,i) - D(G(z_i))) uses the last real minibatch, row by row."""
+    a0, w0, b0 = 0.7, 1.3, -0.2
+    g = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    g.set_weights([np.array([[a0]], np.float32)])
+    d = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    d.set_weights([np.array([[w0]], np.float32), np.array([b0], np.float32)])
+    gan = tfgan_orig.GAN(g, d, 1, seed=11)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(1.0), loss="rpgan")
+    real = np.array([[1.0], [2.0], [0.5], [-1.0]], np.float32)
+    z, _ = gan._training_noise(4, gan.d_steps)  # the noise generator_step draws at this step
+    gan.generator_step(4, tf.constant(4.0), tf.constant(real), None)
+    step = a0 - g.get_weights()[0].item()  # SGD(1): the gradient
+
+    a = tf.Variable(a0)
+    with tf.GradientTape() as tape:
+        paired = tf.reduce_mean(tf.nn.softplus((w0 * real[:, 0] + b0) - (w0 * a * z[:, 0] + b0)))
+    np.testing.assert_allclose(step, tape.gradient(paired, a).numpy(), rtol=1e-5)
+    with tf.GradientTape() as tape:  # all pairs instead of row-by-row pairs: a different gradient
+        d_r, d_f = w0 * real[:, 0] + b0, w0 * a * z[:, 0] + b0
+        all_pairs = tf.reduce_mean(tf.nn.softplus(d_r[:, None] - d_f[None, :]))
+    assert abs(step - tape.gradient(all_pairs, a).numpy()) > 1e-3
+    with pytest.raises(ValueError, match="real"):
+        gan.generator_step(4, tf.constant(4.0))

@@ -172,3 +172,84 @@ def test_packing_gives_the_single_device_update_on_two_replicas(loss):
         return weights(gan.generator) + weights(gan.discriminator), history
 
     assert_same_training(*two_strategies(run))
+
+
+# ------------------------------------------------------------------------------ R1 / R2
+def tanh_critic():
+    """D(x) = v . tanh(W^T x + b) + c: input gradient W (v * (1 - tanh^2)), different per x."""
+    rng = np.random.default_rng(3)
+    w, b = rng.normal(size=(3, 2)).astype(np.float32), np.array([0.1, -0.3], np.float32)
+    v, c = np.array([[1.5], [-0.7]], np.float32), np.array([0.2], np.float32)
+    d = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)]
+    )
+    d.set_weights([w, b, v, c])
+
+    def hand_r(x, gamma):
+        h = np.tanh(x @ w + b)
+        grad = ((1 - h**2) * v[:, 0]) @ w.T  # [rows, 3]
+        return 0.5 * gamma * np.sum(grad**2, axis=1)
+
+    return d, hand_r
+
+
+def test_r1_r2_equal_hand_computation_on_a_nonlinear_critic():
+    d, hand_r = tanh_critic()
+    gan = tfgan_orig.GAN(tiny_nets()[0], d, 4, seed=0)
+    real, fake = 0.3 * points(5), 0.3 * points(5, seed=9)  # away from tanh's flat tails
+    r1 = regularizers.R1(4.0).d_terms(
+        gan.step_context(0), regularizers.Judged(real, None, None), regularizers.Judged(fake, None, None)
+    )
+    r2 = regularizers.R2(4.0).d_terms(
+        gan.step_context(0), regularizers.Judged(real, None, None), regularizers.Judged(fake, None, None)
+    )
+    np.testing.assert_allclose(r1, hand_r(real, 4.0), rtol=1e-5)
+    np.testing.assert_allclose(r2, hand_r(fake, 4.0), rtol=1e-5)
+    assert np.ptp(hand_r(real, 4.0)) > 1.0  # the gradient differs between rows
+
+
+def test_lazy_r1_applies_every_nth_d_update_times_n():
+    d, hand_r = tanh_critic()
+    gan = tfgan_orig.GAN(tiny_nets()[0], d, 4, seed=0, d_steps=2)
+    real = 0.3 * points(4)
+    side = regularizers.Judged(real, None, None)
+    lazy = regularizers.R1(2.0, every=3)
+    got = []
+    for step in range(4):
+        gan.step_counter.assign(step)
+        for draw in range(2):
+            got.append(lazy.d_terms(gan.step_context(draw), side, side).numpy())
+    for update, value in enumerate(got):  # D update index = step * d_steps + draw
+        expected = 3 * hand_r(real, 2.0) if update % 3 == 0 else np.zeros(4)
+        np.testing.assert_allclose(value, expected, rtol=1e-5, err_msg=f"D update {update}")
+
+
+def test_r1_is_added_to_the_first_d_loss():
+    _, hand_r = tanh_critic()
+    real = 0.3 * points(8)
+
+    def first_d_loss(**kwargs):
+        d, _ = tanh_critic()
+        gan = tfgan_orig.GAN(tiny_nets()[0], d, 4, seed=0)
+        gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), **kwargs)
+        return gan.fit(tf.data.Dataset.from_tensors(real), verbose=0).history["d_loss"][0]
+
+    diff = first_d_loss(r1_gamma=10.0, penalty_every=2) - first_d_loss()
+    np.testing.assert_allclose(diff, 2 * np.mean(hand_r(real, 10.0)), rtol=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "rpgan"])
+def test_r1_r2_give_the_single_device_update_on_two_replicas(loss):
+    def run(strategy):
+        with strategy.scope():
+            g, d = tiny_nets(seed=20)
+            gan = tfgan_orig.GAN(g, d, 4, seed=7, d_steps=2)
+            gan.compile(
+                keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), loss=loss,
+                r1_gamma=1.0, r2_gamma=0.5, penalty_every=3,
+            )
+        ds = tf.data.Dataset.from_tensor_slices(points(48)).batch(16, drop_remainder=True)
+        history = gan.fit(ds, verbose=0).history
+        return weights(gan.generator) + weights(gan.discriminator), history
+
+    assert_same_training(*two_strategies(run))
