@@ -4,7 +4,7 @@ What a checkpoint holds (everything the next step depends on):
 - every variable of the GAN: G and D weights, batch-norm statistics, the dropout layers'
   seed-generator states and `GAN.step_counter` (which, with the GAN's seed, fixes all training noise);
 - every variable of both optimizers: `iterations` and the momentum / Adam slots (Keras'
-  `BackupAndRestore` would keep only `model.optimizer` and lose these, see FACTS.md);
+  `BackupAndRestore` would keep only `model.optimizer` and lose these, see docs/upstream_issues.md);
 - `epoch`: epochs completed, and `step_in_epoch`: steps done in the next epoch (0 except in a
   checkpoint written when a signal stopped training mid-epoch). Together they are the data
   position: the training pipeline draws epoch e's order from the seed (seed, e), so resuming at

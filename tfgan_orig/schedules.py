@@ -1,4 +1,4 @@
-"""The paper's optimizer as reusable pieces (authors' `mnist.yaml`, REFERENCE.md section 1).
+"""The paper's optimizer as reusable pieces (authors' `mnist.yaml`, docs/references.md §1).
 
 - `ExponentialDecayWithFloor`: `lr(t) = max(lr0 / decay^t, floor)`
   (pylearn2's `ExponentialDecay(decay_factor=1.000004, min_lr=1e-6)`: the update numbered t,
