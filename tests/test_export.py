@@ -401,6 +401,24 @@ FRESH_PROCESS = textwrap.dedent(
     except tf.errors.InvalidArgumentError as e:
         bad_num = e.message
 
+    def error(fn):
+        try:
+            fn()
+            return "no error"
+        except tf.errors.InvalidArgumentError as e:
+            return " ".join(line for line in e.message.splitlines() if "assertion failed" in line)
+        except Exception as e:  # any other type is a failure of the contract
+            return f"{type(e).__name__}: {e}"
+
+    bad_z = {
+        "nan": np.full([2, 8], np.nan, np.float32),
+        "inf": np.full([2, 8], -np.inf, np.float32),
+        "rank1": np.zeros([8], np.float32),
+        "rank3": np.zeros([2, 8, 1], np.float32),
+        "too_many": np.zeros([1025, 8], np.float32),
+    }
+    serve_errors = {k: error(lambda: serve(z=tf.constant(v))) for k, v in bad_z.items()}
+
     # TF Serving runs signatures in a TF1 session (SavedModelBundle) by tensor names from the
     # SignatureDefs: replay that path too.
     with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
@@ -413,6 +431,16 @@ FRESH_PROCESS = textwrap.dedent(
             session_bad_num = "no error"
         except tf.errors.InvalidArgumentError as e:
             session_bad_num = e.message
+        # TF Serving feeds the request's tensor whatever its shape; Session.run's Python-side
+        # shape check would refuse a rank-1 z before the graph runs, so feed through a callable.
+        ssig = meta.signature_def["serving_default"]
+        from tensorflow.core.protobuf import config_pb2
+
+        options = config_pb2.CallableOptions(
+            feed=[ssig.inputs["z"].name], fetch=[ssig.outputs["images"].name]
+        )
+        serve_session = sess._make_callable_from_options(options)
+        session_serve_errors = {k: error(lambda: serve_session(v)) for k, v in bad_z.items()}
     im = a["images"].numpy()
     print(json.dumps({
         "blocked": blocked,
@@ -428,6 +456,8 @@ FRESH_PROCESS = textwrap.dedent(
         "bad_num": bad_num,
         "session_bad_num": session_bad_num,
         "session_png_equal": list(session_png) == list(a["png_bytes"].numpy()),
+        "serve_errors": serve_errors,
+        "session_serve_errors": session_serve_errors,
     }))
     """
 )
@@ -462,6 +492,71 @@ def test_fresh_process_without_the_package_loads_and_runs(fresh_process_report, 
     assert "num must be in [1, 1024]" in r["bad_num"]
     assert "num must be in [1, 1024]" in r["session_bad_num"]
     assert r["session_png_equal"]
+
+
+_BAD_Z_MESSAGES = {
+    "nan": "z must be finite",
+    "inf": "z must be finite",
+    "rank1": "z must be float32 [batch, latent_dim=8]",
+    "rank3": "z must be float32 [batch, latent_dim=8]",
+    "too_many": "z must have 1 to max_num=1024 rows",
+}
+
+
+@pytest.mark.parametrize("where", ["serve_errors", "session_serve_errors"])
+def test_fresh_process_serving_default_refuses_bad_z(fresh_process_report, where):
+    """NaN/Inf, wrong rank and over-sized batches of `z` are InvalidArgumentErrors naming `z`, from
+    the checks that gate the generator (not NaN images, not "In[0] is not a matrix"), both through
+    tf.saved_model.load and in a TF1 session fed the way TF Serving feeds it."""
+    errors = fresh_process_report[where]
+    for case, message in _BAD_Z_MESSAGES.items():
+        assert message in errors[case], (case, errors[case])
+        assert "assertion failed" in errors[case], (case, errors[case])
+
+
+def test_serving_default_batch_cap_is_max_num(gan, tmp_path):
+    model = tf.saved_model.load(export.export_generator(gan, str(tmp_path), max_num=3, warmup=False))
+    serve = model.signatures["serving_default"]
+    assert serve(z=tf.zeros([3, LATENT]))["images"].shape[0] == 3
+    for rows in (4, 0):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="z must have 1 to max_num=3 rows"):
+            serve(z=tf.zeros([rows, LATENT]))
+
+
+def test_points_serving_refuses_nan_z(tmp_path):
+    """Points pass through unclipped: NaN z would come back as NaN points."""
+    model = tf.saved_model.load(export.export_generator(points_gan(), str(tmp_path), warmup=False))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="z must be finite"):
+        model.signatures["serving_default"](z=tf.constant([[0.0, np.nan]]))
+
+
+def test_metadata_lists_every_signature_input_and_output(tmp_path):
+    gan = conditional_gan(num_classes=3)
+    path = export.export_generator(gan, str(tmp_path), max_num=7, warmup=False)
+    with open(os.path.join(path, export.METADATA_FILE)) as f:
+        signatures = json.load(f)["signatures"]
+    assert signatures["serving_default"]["inputs"] == {
+        "z": {"dtype": "float32", "shape": [None, 4]},
+        "labels": {"dtype": "int32", "shape": [None]},
+    }
+    assert signatures["generate"]["inputs"] == {
+        "seed": {"dtype": "int64", "shape": []},
+        "num": {"dtype": "int32", "shape": []},
+        "labels": {"dtype": "int32", "shape": [None]},
+    }
+    assert signatures["serving_default"]["outputs"] == {
+        "images": {"dtype": "float32", "shape": [None, 28, 28, 1]}
+    }
+    assert signatures["generate"]["outputs"] == {
+        "images": {"dtype": "float32", "shape": [None, 28, 28, 1]},
+        "png_bytes": {"dtype": "string", "shape": [None]},
+    }
+    # The same names as the SignatureDefs TF Serving reads.
+    model = tf.saved_model.load(path)
+    for name, sig in signatures.items():
+        fn = model.signatures[name]
+        assert set(sig["inputs"]) == set(fn.structured_input_signature[1])
+        assert set(sig["outputs"]) == set(fn.structured_outputs)
 
 
 # ------------------------------------------------------------------------------------ saved_model_cli

@@ -9,7 +9,7 @@ Signatures (the serving contract; names are stable):
 
 | signature | inputs | outputs |
 | --- | --- | --- |
-| `serving_default` | `z` float32 [batch, latent_dim] (+ `labels` int32 [batch]) | `images` |
+| `serving_default` | `z` float32 [batch, latent_dim], 1 <= batch <= max_num, finite (+ `labels` int32 [batch]) | `images` |
 | `generate` | `seed` int64 [], `num` int32 [] (+ `labels` int32 [num]) | `images`, `png_bytes` |
 
 - `images`: float32 [batch, H, W, C] in [0, 1] for image generators (the generator's
@@ -23,6 +23,13 @@ Signatures (the serving contract; names are stable):
   distribution), so a seed gives the same images as `gan.generate(num, seed)`, on every call.
   `num` must be in [1, max_num] (default 1024): anything else fails with InvalidArgumentError
   before any tensor of size `num` is allocated.
+- `serving_default` refuses, with an InvalidArgumentError naming `z` and raised before the
+  generator runs, a `z` of another rank or width, with more than `max_num` rows (or none), or
+  with NaN/Inf entries.
+
+`assets.extra/tfgan_orig_export.json` records the export: latent_dim, noise, num_classes,
+sample_shape, output_range, max_num, png, use_ema, and for each signature its inputs and outputs
+with dtype and shape (`null` = any size).
 
 `assets.extra/tf_serving_warmup_requests` holds PredictionLog records for both signatures, which
 TF Serving replays at load time so the first user request does not pay for graph warm-up.
@@ -216,18 +223,50 @@ def _build_module(gan, generator, output_range, max_num):
     labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
 
     def check_z(z):
-        # A TF Serving session feeds whatever shape the request has; without this check a wrong
-        # latent size surfaces as an opaque "Matrix size-incompatible" deep inside the generator.
+        """`z` checked before the generator runs: shape, then rows, then values.
+
+        A TF Serving session feeds whatever shape the request has; without these checks a wrong
+        latent size or rank surfaces as an opaque "In[0] is not a matrix" deep inside the
+        generator, a huge batch is allocated, and NaN/Inf come back as garbage images. The shape
+        test must not use `tf.rank(z)` or `z.shape`: they are the signature's static `[None,
+        latent_dim]` (constant-folded to "rank 2"), not the fed tensor's. `size == rows *
+        latent_dim` with every dimension after the first equal to `latent_dim` holds only for
+        `[rows, latent_dim]`.
+        """
         shape = tf.shape(z)
-        ok = tf.logical_and(
-            tf.equal(tf.rank(z), 2), tf.reduce_all(tf.equal(shape[1:], latent_dim))
+        rows = tf.reduce_prod(shape[:1])  # 1 for a scalar, whose size then fails the test
+        shape_ok = tf.logical_and(
+            tf.equal(tf.cast(tf.size(z), tf.int64), tf.cast(rows, tf.int64) * latent_dim),
+            tf.reduce_all(tf.equal(shape[1:], latent_dim)),
         )
-        return tf.debugging.Assert(
-            ok, [f"z must be float32 [batch, latent_dim={latent_dim}]. Received shape:", shape]
-        )
+        checks = [
+            tf.debugging.Assert(
+                shape_ok,
+                [f"z must be float32 [batch, latent_dim={latent_dim}]. Received shape:", shape],
+            )
+        ]
+        with tf.control_dependencies(checks):
+            checks.append(
+                tf.debugging.Assert(
+                    tf.logical_and(rows >= 1, rows <= max_num),
+                    [
+                        f"z must have 1 to max_num={max_num} rows (max_num is set at export "
+                        "time). Received rows:",
+                        rows,
+                    ],
+                )
+            )
+        with tf.control_dependencies(checks):  # scan the values only of a z of accepted size
+            checks.append(
+                tf.debugging.Assert(
+                    tf.reduce_all(tf.math.is_finite(z)),
+                    ["z must be finite (no NaN or Inf)."],
+                )
+            )
+        return checks
 
     def serve_impl(z, labels=None):
-        with tf.control_dependencies([check_z(z)]):
+        with tf.control_dependencies(check_z(z)):
             z = tf.identity(z)
         if labels is not None:
             with tf.control_dependencies(check_labels(labels, tf.shape(z)[0])):
@@ -289,6 +328,25 @@ def _build_module(gan, generator, output_range, max_num):
         "generate": generate.get_concrete_function(),
     }
     return module, signatures, with_png
+
+
+def _spec_metadata(spec):
+    return {"dtype": spec.dtype.name, "shape": spec.shape.as_list()}
+
+
+def _signature_metadata(signatures):
+    """`{signature: {"inputs": {name: {dtype, shape}}, "outputs": {...}}}` (None: any size).
+
+    Input names are the TensorSpecs' (what the SignatureDefs and TF Serving requests use): the
+    concrete functions take them positionally, so `structured_input_signature[1]` is empty.
+    """
+    return {
+        name: {
+            "inputs": {spec.name: _spec_metadata(spec) for spec in fn.structured_input_signature[0]},
+            "outputs": {k: _spec_metadata(v) for k, v in sorted(fn.structured_outputs.items())},
+        }
+        for name, fn in signatures.items()
+    }
 
 
 # ------------------------------------------------------------------------------------ warmup
@@ -415,13 +473,7 @@ def export_generator(
             "max_num": max_num,
             "png": with_png,
             "use_ema": bool(use_ema),
-            "signatures": {
-                name: {
-                    "inputs": sorted(fn.structured_input_signature[1]),
-                    "outputs": sorted(fn.structured_outputs),
-                }
-                for name, fn in signatures.items()
-            },
+            "signatures": _signature_metadata(signatures),
         }
         meta_path = os.path.join(tmp_dir, METADATA_FILE)
         os.makedirs(os.path.dirname(meta_path), exist_ok=True)
