@@ -67,9 +67,10 @@ def make_optimizer(model, name):
 
 
 def make_data(model, batch, quick, seed=0):
-    """The package's pipeline (`tfgan_orig.data.make_dataset`) on Fashion-MNIST, repeated.
+    """The training program's pipeline (`tfgan_orig.data.make_dataset`, which is
+    `tfgan_orig.data.training_dataset`) on Fashion-MNIST, repeated.
 
-    Falls back to random pixels through the same pipeline shape when Fashion-MNIST is not on the
+    Falls back to random pixels through the same pipeline when Fashion-MNIST is not on the
     machine (CI); the JSON records which one ran.
     """
     spec = model_spec(model, quick)
@@ -87,9 +88,9 @@ def make_data(model, batch, quick, seed=0):
     except data_lib.DataNotFoundError:
         n = limit or 60000
         x = np.random.default_rng(seed).integers(0, 256, size=(n, 28, 28, 1), dtype=np.uint8)
-        x = data_lib.scale_images(x, spec["value_range"])
-        ds = tf.data.Dataset.from_tensor_slices(x).shuffle(n, seed=seed)
-        ds = ds.batch(batch, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE)
+        ds = data_lib.training_dataset(
+            x, batch, n // batch, seed, 0, None, value_range=spec["value_range"]
+        )
         return ds, "synthetic"
 
 

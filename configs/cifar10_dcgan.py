@@ -9,15 +9,11 @@ Adam 2e-4 / 0.5, batch 128, non-saturating loss. The exported generator is the E
 DataNotFoundError naming the options.
 """
 
-import os
-import runpy
-
-_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fashion_mnist_dcgan.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_BASE)["get_config"]()
-    config.data.name = "cifar10"
+    config = config_lib.dcgan_config("cifar10")
     config.model.ema_decay = 0.999
     config.train.epochs = 30
     return config

@@ -10,14 +10,11 @@ dataset yields (image, label); sample pictures cycle the classes (row i, column 
 AC-GAN instead: --config.model.aux_classifier=True (D sees only the image and predicts the class).
 """
 
-import os
-import runpy
-
-_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fashion_mnist_dcgan.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_BASE)["get_config"]()
+    config = config_lib.dcgan_config("fashion_mnist")
     config.model.conditional = True
     config.loss.label_smoothing = 0.1
     return config

@@ -8,8 +8,8 @@ convolutions (batch norm, ReLU, tanh output in [-1, 1]); D uses stride-2 convolu
 batch norm except on the input layer); weights ~ N(0, 0.02); Adam lr 2e-4, beta1 0.5; batch 128;
 non-saturating loss. Images are scaled to [-1, 1] (the generator's range).
 
-Every option of the GAN family is a field (the DCGAN ones here, the model-independent ones in
-default.py), at its "off" value, so any of them can be switched on from the command line
+Every option of the GAN family is a field of `tfgan_orig.config.default_config()`, at its "off"
+value, so any of them can be switched on from the command line
 (docs/family.md), e.g.
     --config.loss.name=least_squares --config.loss.label_smoothing=0.1
     --config.loss.name=wasserstein --config.loss.gradient_penalty_weight=10 \\
@@ -21,34 +21,8 @@ A first picture in minutes on 2 CPU cores: --config.data.limit=6400 --config.tra
 --config.model.base_filters=32.
 """
 
-import os
-import runpy
-
-_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_DEFAULT)["get_config"]()
-    config.data.name = "fashion_mnist"
-
-    config.model.generator = "dcgan"
-    config.model.discriminator = "dcgan"
-    config.model.latent_dim = 100
-    config.model.noise = "normal"
-    config.model.base_filters = 64  # G's last hidden width and D's first; doubled per layer
-    config.model.g_normalization = "batch"  # "batch", "virtual_batch", "layer", "none"
-    config.model.vbn_reference_size = 64  # virtual batch norm's reference batch
-    config.model.d_normalization = "batch"  # "batch", "layer", "none" ("layer"/"none" for WGAN-GP)
-    config.model.spectral_norm = False  # spectral normalization of D's layers (Miyato 2018)
-    config.model.minibatch_discrimination = False  # Salimans et al. 2016
-
-    config.loss.name = "non_saturating"  # any of tfgan_orig.losses.LOSSES
-
-    config.optimizer.name = "adam"
-    config.optimizer.d_learning_rate = 2e-4
-    config.optimizer.g_learning_rate = 2e-4
-    config.optimizer.beta_1 = 0.5
-
-    config.train.batch_size = 128
-    config.train.epochs = 25
-    return config
+    return config_lib.dcgan_config("fashion_mnist")

@@ -22,14 +22,11 @@ the same networks gave no better samples per step (more isolated-pixel noise), s
 with the authors' optimizer.
 """
 
-import os
-import runpy
-
-_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_DEFAULT)["get_config"]()
+    config = config_lib.default_config()
     config.data.name = "fashion_mnist"
     config.data.limit = 0
     config.train.epochs = 60

@@ -10,14 +10,11 @@ epoch; 300 epochs take hours. The paper's SGD (lr 0.1, tiny init) needs many epo
 look like garments; configs/fashion_mnist_demo.py is the fast, Adam-trained version used by demo.sh.
 """
 
-import os
-import runpy
-
-_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_DEFAULT)["get_config"]()
+    config = config_lib.default_config()
     config.data.name = "fashion_mnist"
     config.data.limit = 0
     config.train.epochs = 300

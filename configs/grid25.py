@@ -10,13 +10,8 @@ beta1 0.8; batch 100; 400 epochs of 1,000 steps (hours here; `--config.train.epo
 first picture in minutes); mode coverage logged every epoch.
 """
 
-import os
-import runpy
-
-_RING8 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ring8.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_RING8)["get_config"]()
-    config.data.name = "grid25"
-    return config
+    return config_lib.pacgan_mixture_config("grid25")

@@ -12,14 +12,11 @@ Plain WGAN instead: --config.loss.gradient_penalty_weight=0 --config.loss.clip_v
 --config.optimizer.g_learning_rate=5e-5.
 """
 
-import os
-import runpy
-
-_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grid25.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_BASE)["get_config"]()
+    config = config_lib.pacgan_mixture_config("grid25")
     config.loss.name = "wasserstein"
     config.loss.gradient_penalty_weight = 10.0
     config.loss.clip_value = 0.0

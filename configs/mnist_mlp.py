@@ -30,14 +30,11 @@ Differences (Keras/this package vs pylearn2):
 - The number of epochs is not stated by the paper; 300 here (past the end of the momentum ramp).
 """
 
-import os
-import runpy
-
-_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_DEFAULT)["get_config"]()
+    config = config_lib.default_config()
     config.data.name = "mnist"
     config.data.limit = 50000
     config.train.epochs = 300

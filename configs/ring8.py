@@ -11,30 +11,8 @@ Time here (2 CPU cores shared with other jobs): see docs/training.md for the mea
 epoch; all 400 epochs take hours; `--config.train.epochs=20` gives a first picture in minutes.
 """
 
-import os
-import runpy
-
-_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_DEFAULT)["get_config"]()
-    config.data.name = "ring8"
-    config.model.generator = "mlp"
-    config.model.discriminator = "maxout"
-    config.model.latent_dim = 2
-    config.model.noise = "normal"
-    config.model.g_hidden_units = (400, 400, 400, 400)
-    config.model.g_batch_norm = True
-    config.model.d_units = 200
-    config.model.d_pieces = 5
-    config.model.d_layers = 3
-    config.optimizer.name = "adam"
-    config.optimizer.d_learning_rate = 1e-4
-    config.optimizer.g_learning_rate = 1e-4
-    config.optimizer.beta_1 = 0.8
-    config.train.batch_size = 100
-    config.train.epochs = 400
-    config.train.num_samples = 2500  # PacGAN's metric sample size; plotted each epoch
-    config.eval.metrics = "modes"  # PacGAN's mode coverage on 2,500 samples, every epoch
-    return config
+    return config_lib.pacgan_mixture_config("ring8")

@@ -12,14 +12,11 @@ step on 2 shared CPU cores). Compare the mode count with ring8.py's
 (`python -m tfgan_orig.evaluate --workdir=... --metrics=modes`, PacGAN's metric).
 """
 
-import os
-import runpy
-
-_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ring8.py")
+from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = runpy.run_path(_BASE)["get_config"]()
+    config = config_lib.pacgan_mixture_config("ring8")
     config.train.unrolled_steps = 5
     config.train.unrolled_learning_rate = 1e-3
     config.train.epochs = 100

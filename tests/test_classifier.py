@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from tfgan_orig import classifier, data, evaluation
+from tfgan_orig import classifier, data, metrics
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_train_cache_and_reuse(cache):
     b = classifier.ClassifierFeatures("fashion_mnist").features(x)  # loads the cache, no training
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # Real images: identical sets give FD 0 and precision = recall = 1 on these features.
-    assert abs(evaluation.frechet_distance(a, a)) < 1e-6
+    assert abs(metrics.frechet_distance(a, a)) < 1e-6
 
 
 def test_missing_cache_without_training_is_a_clear_error(cache):

@@ -24,6 +24,7 @@ __all__ = [
     "is_chief",
     "per_replica_batch",
     "set_precision",
+    "task_id",
     "task_info",
 ]
 
@@ -70,13 +71,13 @@ def get_strategy(name="default", devices=None, tpu=None):
 
 def task_info():
     """(task_type, task_id) from TF_CONFIG, or (None, None) outside a cluster."""
-    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-    task = config.get("task", {})
+    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = tf_config.get("task", {})
     return task.get("type"), task.get("index")
 
 
 def is_chief(strategy=None):
-    """True on the one task that writes logs, samples and exports.
+    """True on the one task that writes logs, samples, exports and the real checkpoints.
 
     The chief is task `chief:0` if the cluster has one, else `worker:0`; a run without a cluster
     is its own chief.
@@ -85,13 +86,27 @@ def is_chief(strategy=None):
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True
     resolver = strategy.cluster_resolver
-    if resolver is None or not resolver.cluster_spec().as_dict():
+    if resolver is None:
         return True
-    task_type, task_id = resolver.task_type, resolver.task_id
+    return is_chief_task(resolver.cluster_spec().as_dict(), resolver.task_type, resolver.task_id)
+
+
+def is_chief_task(cluster, task_type, task_id):
+    """Whether task `task_type:task_id` is the chief of `cluster` (a {type: [addresses]} dict):
+    `chief:0` if the cluster has a chief, else `worker:0`; an empty cluster is one chief task."""
+    if not cluster:
+        return True
     if task_type == "chief":
         return True
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return task_type == "worker" and task_id == 0 and not has_chief
+    return task_type == "worker" and int(task_id or 0) == 0 and "chief" not in cluster
+
+
+def task_id(strategy=None):
+    """This worker's task index in a multi-worker cluster (0 without one); it names the private
+    directory a non-chief worker writes its throwaway checkpoints to."""
+    strategy = strategy or tf.distribute.get_strategy()
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return int(getattr(resolver, "task_id", 0) or 0) if resolver is not None else 0
 
 
 def per_replica_batch(global_batch, strategy=None):

@@ -46,13 +46,13 @@ import errno
 import json
 import os
 import shutil
-import sys
 import uuid
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_orig import builder
 from tfgan_orig import workdir as workdir_lib
 
 __all__ = [
@@ -487,74 +487,18 @@ def export_generator(
     return path
 
 
-# ------------------------------------------------------------------------------------ CLI
-def _define_flags():
-    from absl import flags
-
-    flags.DEFINE_string("workdir", None, "Training workdir whose latest checkpoint is exported.")
-    flags.DEFINE_string(
-        "export_dir", None, "Model base directory (default: <workdir>/export/generator)."
-    )
-    flags.DEFINE_integer("version", None, "Version number (default: next free version).")
-    flags.DEFINE_list(
-        "output_range",
-        None,
-        "lo,hi of the generator's output (default: inferred from its final activation).",
-    )
-    flags.DEFINE_integer("max_num", DEFAULT_MAX_NUM, "Largest `num` of the generate signature.")
-    flags.DEFINE_bool("use_ema", False, "Export the EMA generator.")
-    flags.DEFINE_bool(
-        "warmup", True, "Write TF Serving warmup requests (default: if tensorflow-serving-api "
-        "is installed; --warmup requires it)."
-    )
-    flags.DEFINE_string("model_name", "generator", "Model name used in the warmup requests.")
-    flags.mark_flag_as_required("workdir")
-
-
+# ------------------------------------------------------------------------------------ a workdir
 def export_from_workdir(workdir, export_dir=None, **kwargs):
     """Restores the GAN of `workdir`'s latest checkpoint and exports it; returns the version path.
 
     `export_dir` defaults to `<workdir>/export/generator`; `kwargs` go to `export_generator`.
     """
-    # Imported here: the training library is only needed to restore from a workdir.
-    from tfgan_orig import train_lib
-
-    gan = train_lib.load_gan_from_workdir(workdir)
+    gan = builder.load_gan_from_workdir(workdir)
     export_dir = export_dir or workdir_lib.paths(workdir)["export"]
     return export_generator(gan, export_dir, **kwargs)
 
 
-def main(argv):
-    """Exports the generator of `--workdir`'s latest checkpoint and prints the version path."""
-    from absl import flags
+if __name__ == "__main__":  # `python -m tfgan_orig.export`: the program is tfgan_orig.cli.export
+    from tfgan_orig.cli import export as _cli
 
-    del argv
-    FLAGS = flags.FLAGS
-    output_range = None
-    if FLAGS.output_range:
-        output_range = tuple(float(v) for v in FLAGS.output_range)
-    try:
-        path = export_from_workdir(
-            FLAGS.workdir,
-            FLAGS.export_dir,
-            version=FLAGS.version,
-            output_range=output_range,
-            max_num=FLAGS.max_num,
-            # Not given: write warmup requests if tensorflow-serving-api is installed.
-            warmup=None if FLAGS["warmup"].using_default_value else FLAGS.warmup,
-            use_ema=FLAGS.use_ema,
-            model_name=FLAGS.model_name,
-        )
-    except (FileNotFoundError, FileExistsError, ValueError) as e:
-        # A user mistake (no checkpoint, taken version, bad flag): one clear line, no traceback.
-        sys.exit(f"error: {e}")
-    print(path)
-
-
-if __name__ == "__main__":
-    from absl import app
-
-    # Flags are defined only when run as a program: the training program imports this module
-    # and defines its own `--workdir`.
-    _define_flags()
-    app.run(main)
+    _cli.run()

@@ -29,7 +29,6 @@ writes `figure1.png`, `figure1.json` (the snapshots' numbers and the optimal-D c
 losses and the checks).
 """
 
-import json
 import math
 import os
 import statistics
@@ -37,9 +36,10 @@ import statistics
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import logging
 
 from tfgan_orig import theory
+from tfgan_orig import workdir as workdir_lib
 from tfgan_orig.gan import GAN
 
 __all__ = [
@@ -437,93 +437,11 @@ def run(out_dir, check=True, check_steps=2000, check_shift=1.0, **train_kwargs):
                 tf.summary.scalar(f"theory/{name}_criterion", c.criterion)
         results["optimal_d_check"] = checks
         writer.flush()
-    with open(os.path.join(out_dir, "figure1.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    workdir_lib.write_json(results, os.path.join(out_dir, "figure1.json"), indent=1)
     return results
 
 
-# ---------------------------------------------------------------------------------- CLI
-FLAGS = flags.FLAGS
+if __name__ == "__main__":  # `python -m tfgan_orig.figure1`: the program is tfgan_orig.cli.figure1
+    from tfgan_orig.cli import figure1 as _cli
 
-
-def define_flags():
-    """Defines the CLI flags; called only when this module runs as a script.
-
-    Importing the module next to other absl programs, whose flags may share names like `--seed`,
-    therefore defines nothing and cannot raise `DuplicateFlagError`.
-    """
-    flags.DEFINE_string("out", None, "Output directory: figure1.png, figure1.json, tensorboard/.")
-    flags.DEFINE_float("data_mean", 4.0, "Mean of the 1-D Gaussian data.")
-    flags.DEFINE_float("data_std", 0.5, "Std of the 1-D Gaussian data (> 0).")
-    flags.DEFINE_float("g_init_mean", 2.5, "Mean of the untrained generator's output.")
-    flags.DEFINE_float("g_init_std", 0.4, "Std of the untrained generator's output (> 0).")
-    flags.DEFINE_list("g_hidden_units", ["16", "16"], "Widths of G's MLP part (empty: affine G).")
-    flags.DEFINE_integer("steps_a", 30, "Joint steps before panel (a).")
-    flags.DEFINE_integer("steps_b", 1000, "D-only steps (G frozen) before panel (b).")
-    flags.DEFINE_integer("steps_c", 100, "G-only steps (D frozen) before panel (c).")
-    flags.DEFINE_integer("steps_d", 6000, "Joint steps before panel (d).")
-    flags.DEFINE_integer("batch_size", 128, "Minibatch size m.")
-    flags.DEFINE_float("d_learning_rate", 5e-4, "Adam step size of D.")
-    flags.DEFINE_float("g_learning_rate", 2e-4, "Adam step size of G.")
-    flags.DEFINE_enum("noise", "normal", ["normal", "uniform"], "Noise prior p_z.")
-    flags.DEFINE_integer("num_arrows", 15, "Number of z -> G(z) arrows per panel.")
-    flags.DEFINE_integer("seed", 0, "Seed of weights, data and noise.")
-    flags.DEFINE_bool("check", True, "Also run the optimal-D and value-function checks.")
-    flags.DEFINE_integer("check_steps", 2000, "D training steps of each optimal-D check.")
-    flags.DEFINE_float("check_shift", 1.0, "Shifted check: p_g mean = data_mean - check_shift.")
-    flags.mark_flag_as_required("out")
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    for name in ("steps_a", "steps_b", "steps_c", "steps_d", "batch_size", "num_arrows"):
-        minimum = 1 if name in ("batch_size", "num_arrows") else 0
-        if getattr(FLAGS, name) < minimum:
-            raise app.UsageError(f"--{name} must be >= {minimum}. Received: {getattr(FLAGS, name)}")
-    for name in ("data_std", "g_init_std"):
-        if getattr(FLAGS, name) <= 0:
-            raise app.UsageError(f"--{name} must be > 0. Received: {getattr(FLAGS, name)}")
-    if FLAGS.check and FLAGS.check_steps < 1:
-        raise app.UsageError(f"--check_steps must be >= 1. Received: {FLAGS.check_steps}")
-    try:
-        g_hidden_units = tuple(int(u) for u in FLAGS.g_hidden_units)
-    except ValueError:
-        raise app.UsageError(
-            f"--g_hidden_units must be comma-separated integers. Received: {FLAGS.g_hidden_units}"
-        ) from None
-    if any(u < 1 for u in g_hidden_units):
-        raise app.UsageError(f"--g_hidden_units must be >= 1. Received: {FLAGS.g_hidden_units}")
-    results = run(
-        FLAGS.out,
-        check=FLAGS.check,
-        check_steps=FLAGS.check_steps,
-        check_shift=FLAGS.check_shift,
-        data_mean=FLAGS.data_mean,
-        data_std=FLAGS.data_std,
-        g_init_mean=FLAGS.g_init_mean,
-        g_init_std=FLAGS.g_init_std,
-        g_hidden_units=g_hidden_units,
-        steps_a=FLAGS.steps_a,
-        steps_b=FLAGS.steps_b,
-        steps_c=FLAGS.steps_c,
-        steps_d=FLAGS.steps_d,
-        batch_size=FLAGS.batch_size,
-        d_learning_rate=FLAGS.d_learning_rate,
-        g_learning_rate=FLAGS.g_learning_rate,
-        noise=FLAGS.noise,
-        num_arrows=FLAGS.num_arrows,
-        seed=FLAGS.seed,
-    )
-    print(f"Wrote {results['png']} and {os.path.join(FLAGS.out, 'figure1.json')}")
-    for name, c in results.get("optimal_d_check", {}).items():
-        print(
-            f"{name}: max|D - D*| = {c['max_abs_error']:.4f}; V(D, G) = "
-            f"{c['value_integral_trained']:.4f}, V(D*, G) Monte Carlo = {c['value_d_star']:.4f} "
-            f"+- {c['value_d_star_se']:.4f}; -log 4 + 2 JSD = {c['criterion']:.4f}"
-        )
-
-
-if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    _cli.run()

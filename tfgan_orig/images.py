@@ -11,7 +11,6 @@ Contracts:
 
 import io
 import math
-import os
 
 import numpy as np
 from PIL import Image

@@ -565,3 +565,131 @@ def ebgan_discriminator(
         )(h)
     energy = ReconstructionEnergy(name="energy")([x, recon])
     return keras.Model(x, energy, name=name)
+
+
+# ------------------------------------------------------------------------------------ registry
+# The networks a config names (`model.generator`, `model.discriminator`). Each builder takes the
+# config and the dataset's `tfgan_orig.data.DataInfo`; a network name is valid for the data kinds
+# listed, and a generator's output range decides how the training images are scaled.
+def num_classes(config, info):
+    """The label count a conditional model embeds (`model.conditional`), else None."""
+    return info.num_classes if config.model.conditional else None
+
+
+def _paper_generator_from(config, info, output_bias):
+    m = config.model
+    return paper_generator(
+        latent_dim=m.latent_dim,
+        hidden_units=tuple(m.g_hidden_units),
+        output_shape=info.shape,
+        output_bias=output_bias,
+        init_scale=m.g_init_scale,
+        seed=config.seed,
+    )
+
+
+def _mlp_generator_from(config, info, output_bias):
+    del output_bias  # linear output: no data-dependent bias
+    m = config.model
+    return mlp_generator(
+        latent_dim=m.latent_dim,
+        output_dim=int(np.prod(info.shape)),
+        hidden_units=tuple(m.g_hidden_units),
+        batch_norm=m.g_batch_norm,
+        seed=config.seed,
+    )
+
+
+def _dcgan_generator_from(config, info, output_bias):
+    del output_bias  # tanh output: no data-dependent bias
+    m = config.model
+    return dcgan_generator(
+        latent_dim=m.latent_dim,
+        output_shape=info.shape,
+        base_filters=m.base_filters,
+        num_classes=num_classes(config, info),
+        seed=config.seed,
+        normalization=m.g_normalization,
+        reference_size=m.vbn_reference_size,
+    )
+
+
+def _paper_discriminator_from(config, info):
+    m = config.model
+    return paper_discriminator(
+        input_shape=info.shape,
+        units=m.d_units,
+        pieces=m.d_pieces,
+        num_layers=m.d_layers,
+        input_keep=m.d_input_keep,
+        hidden_keep=m.d_hidden_keep,
+        init_scale=m.d_init_scale,
+        seed=config.seed + 1000,
+    )
+
+
+def _maxout_discriminator_from(config, info):
+    m = config.model
+    return maxout_discriminator(
+        input_dim=int(np.prod(info.shape)),
+        units=m.d_units,
+        pieces=m.d_pieces,
+        num_layers=m.d_layers,
+        seed=config.seed + 1000,
+    )
+
+
+def _dcgan_discriminator_from(config, info):
+    m = config.model
+    return dcgan_discriminator(
+        input_shape=info.shape,
+        base_filters=m.base_filters,
+        num_classes=num_classes(config, info),
+        minibatch_discrimination=m.minibatch_discrimination,
+        spectral_norm=m.spectral_norm,
+        seed=config.seed + 1000,
+        normalization=m.d_normalization,
+        aux_classifier=m.aux_classifier,
+    )
+
+
+def _ebgan_discriminator_from(config, info):
+    m = config.model
+    return ebgan_discriminator(
+        input_shape=info.shape,
+        base_filters=m.base_filters,
+        hidden_units=tuple(m.ebgan_hidden_units),
+        code_dim=m.ebgan_code_dim,
+        seed=config.seed + 1000,
+    )
+
+
+# name -> (builder(config, info, output_bias), data kinds it handles, output value range or None)
+GENERATORS = {
+    "paper": (_paper_generator_from, ("image",), (0.0, 1.0)),
+    "mlp": (_mlp_generator_from, ("points",), None),
+    "dcgan": (_dcgan_generator_from, ("image",), (-1.0, 1.0)),
+}
+# name -> (builder(config, info), data kinds it handles)
+DISCRIMINATORS = {
+    "paper": (_paper_discriminator_from, ("image", "points")),
+    "maxout": (_maxout_discriminator_from, ("points",)),
+    "dcgan": (_dcgan_discriminator_from, ("image",)),
+    "ebgan": (_ebgan_discriminator_from, ("image", "points")),
+}
+
+
+def build_generator(config, info, output_bias=None):
+    """The generator `config.model.generator` names, for data described by `info`."""
+    return GENERATORS[config.model.generator][0](config, info, output_bias)
+
+
+def build_discriminator(config, info):
+    """The discriminator `config.model.discriminator` names, for data described by `info`."""
+    return DISCRIMINATORS[config.model.discriminator][0](config, info)
+
+
+def value_range(generator_name):
+    """The data range a generator produces, e.g. (-1, 1) for tanh; (0, 1) when it is unbounded."""
+    value_range = GENERATORS[generator_name][2]
+    return (0.0, 1.0) if value_range is None else value_range

@@ -1,11 +1,8 @@
 """Checks before any long work: a run that cannot finish should fail in seconds, not after an epoch.
 
-`check(config, workdir, strategy)` runs right after `train_lib.validate_config` and before anything
-is written, loaded or trained:
+`check(config, workdir)` runs right after `tfgan_orig.config.validate_config` (which checks every
+field, config only) and before anything is written, loaded or trained:
 
-- the reliability options (`train.on_nonfinite`, `train.max_consecutive_skips`,
-  `train.min_free_bytes`) hold valid values;
-- the global batch divides among the replicas, and the data holds at least one step;
 - on resume (the workdir already has checkpoints and a `config.json`), the model the config
   describes is the one the checkpoints hold: latent size, networks and their widths, dataset
   (a different one would fail deep inside TensorFlow's restore, or restore into the wrong model);
@@ -19,7 +16,7 @@ is written, loaded or trained:
 examples' shape must be what the generator produces, and a conditional model's labels must lie
 in `[0, num_classes)`.
 
-Every failure raises `PreflightError`, a `train_lib.ConfigError` (so a `ValueError`), whose message
+Every failure raises `PreflightError`, a `tfgan_orig.config.ConfigError` (so a `ValueError`), whose message
 names the field or the path and what would be valid.
 """
 
@@ -32,15 +29,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_orig import config as config_lib
 from tfgan_orig import data as data_lib
-from tfgan_orig import divergence
-from tfgan_orig import train_lib
+from tfgan_orig import networks, optimizers
 from tfgan_orig import workdir as workdir_lib
 
 __all__ = [
     "PreflightError",
     "check",
-    "check_options",
     "check_workdir",
     "check_resume",
     "check_disk",
@@ -74,17 +70,15 @@ _ARCHITECTURE = (
     "model.vbn_reference_size",
     "optimizer.name",  # the optimizer's slot variables differ
 )
-# Optimizer slot variables per trained variable (Keras 3).
-_SLOTS = {"adam": 2, "sgd": 1, "paper_sgd": 1, "rmsprop": 1}
 _EXPORT_OVERHEAD = 2 << 20  # SavedModel graph, warmup requests, metadata: well under 2 MiB
 _PICTURE_OVERHEAD = 64 << 10  # one PNG + its TensorBoard copy, beyond the pixels
 
 
-class PreflightError(train_lib.ConfigError):
+class PreflightError(config_lib.ConfigError):
     """The run cannot start (or could not finish): bad option, workdir, disk space or data."""
 
 
-def _field(config, dotted, default=None):
+def _field(config, dotted, default=None):  # a saved config.json (a dict) may lack new fields
     node = config
     for part in dotted.split("."):
         if not hasattr(node, "keys") or part not in node.keys():
@@ -93,54 +87,8 @@ def _field(config, dotted, default=None):
     return node
 
 
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
 def _mib(n):
     return f"{n / 2**20:.1f} MiB"
-
-
-# ------------------------------------------------------------------------------------ options
-def check_options(config, num_replicas=1):
-    """The reliability options, batch vs replicas and data size (config only, no I/O)."""
-    problems = []
-    mode = _field(config, "train.on_nonfinite", "stop")
-    if mode not in divergence.ON_NONFINITE:
-        problems.append(
-            f"train.on_nonfinite: unknown value {mode!r}. Valid choices: "
-            f"{list(divergence.ON_NONFINITE)}."
-        )
-    skips = _field(config, "train.max_consecutive_skips", 100)
-    if not (_is_int(skips) and skips >= 1):
-        problems.append(
-            f"train.max_consecutive_skips must be an integer >= 1. Received: {skips!r}"
-        )
-    margin = _field(config, "train.min_free_bytes", 0)
-    if not (_is_int(margin) and margin >= 0):
-        problems.append(f"train.min_free_bytes must be an integer >= 0. Received: {margin!r}")
-    keep = _field(config, "train.max_checkpoints", 3)
-    if not (_is_int(keep) and keep >= 1):
-        problems.append(f"train.max_checkpoints must be an integer >= 1. Received: {keep!r}")
-    batch = config.train.batch_size
-    replicas = int(num_replicas)
-    if replicas > 1 and batch % replicas:
-        problems.append(
-            f"train.batch_size={batch} (the global minibatch) must be divisible by the {replicas} "
-            f"replicas in sync. Valid: a multiple of {replicas}, e.g. "
-            f"{max(1, batch // replicas) * replicas}."
-        )
-    info = data_lib.info(config.data.name)
-    n = info.num_train if config.data.limit <= 0 else min(info.num_train, config.data.limit)
-    per_step = config.train.d_steps * batch
-    if per_step > n:
-        problems.append(
-            f"One step needs train.d_steps * train.batch_size = {per_step} examples but "
-            f"{config.data.name!r} with data.limit={config.data.limit} has {n}. Lower "
-            "train.batch_size or raise data.limit."
-        )
-    if problems:
-        raise PreflightError("Invalid config:\n  - " + "\n  - ".join(problems))
 
 
 # ------------------------------------------------------------------------------------ workdir
@@ -234,8 +182,8 @@ def count_parameters(config):
     then dropped; no data is read)."""
     info = data_lib.info(config.data.name)
     with tf.device("/cpu:0"):
-        generator = train_lib.GENERATORS[config.model.generator][0](config, info, None)
-        discriminator = train_lib.DISCRIMINATORS[config.model.discriminator][0](config, info)
+        generator = networks.build_generator(config, info)
+        discriminator = networks.build_discriminator(config, info)
     count = lambda model: int(sum(np.prod(v.shape) for v in model.weights))  # noqa: E731
     return count(generator), count(discriminator)
 
@@ -247,14 +195,14 @@ def estimate_bytes(config, parameters=None):
       `(bytes, explanation)`.
     """
     g, d = parameters if parameters is not None else count_parameters(config)
-    ema = 1 if _field(config, "model.ema_decay", 0.0) else 0
-    slots = _SLOTS.get(config.optimizer.name, 2)
-    keep = _field(config, "train.max_checkpoints", 3)
+    ema = 1 if config.model.ema_decay else 0
+    slots = optimizers.SLOTS[config.optimizer.name]
+    keep = config.train.max_checkpoints
     per_checkpoint = 4 * ((g + d) * (1 + slots) + ema * g) + 4096
     checkpoints = per_checkpoint * (keep + 1)  # a new one is complete before the oldest goes
-    export = 4 * g + _EXPORT_OVERHEAD if _field(config, "train.export", True) else 0
+    export = 4 * g + _EXPORT_OVERHEAD if config.train.export else 0
     info = data_lib.info(config.data.name)
-    num = _field(config, "train.num_samples", 64)
+    num = config.train.num_samples
     picture = (num * int(np.prod(info.shape)) if info.kind == "image" else 0) + _PICTURE_OVERHEAD
     pictures = 2 * picture * (config.train.epochs + 1)  # samples/ PNG + TensorBoard image
     total = checkpoints + export + pictures
@@ -270,7 +218,7 @@ def check_disk(config, workdir):
     base = _existing_ancestor(workdir)
     free = shutil.disk_usage(base).free
     need, explanation = estimate_bytes(config)
-    margin = _field(config, "train.min_free_bytes", 0)
+    margin = config.train.min_free_bytes
     if free < need + margin:
         raise PreflightError(
             f"Not enough free disk space for workdir {os.path.abspath(workdir)}: the run needs "
@@ -283,13 +231,11 @@ def check_disk(config, workdir):
 
 
 # ------------------------------------------------------------------------------------ entry points
-def check(config, workdir, strategy=None):
+def check(config, workdir):
     """All checks that need no training data; raises `PreflightError` (see module doc).
 
-    Call after `train_lib.validate_config` and before anything is written.
+    Call after `tfgan_orig.config.validate_config` and before anything is written.
     """
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-    check_options(config, replicas)
     check_resume(config, workdir)
     check_workdir(workdir)
     check_disk(config, workdir)
@@ -305,7 +251,7 @@ def check_data(config, x, y):
             f"{config.data.name!r} produces {tuple(info.shape)}. Check data.data_dir (it must hold "
             f"{config.data.name!r}) or choose the data.name of these files."
         )
-    if not _field(config, "model.conditional", False):
+    if not config.model.conditional:
         return
     if y is None:
         raise PreflightError(

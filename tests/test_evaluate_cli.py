@@ -1,0 +1,49 @@
+"""End to end (slow): train ring8 briefly with the training program, then run the evaluate CLI."""
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from tfgan_orig import train_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.slow
+def test_cli_writes_metrics_json(tmp_path):
+    """Trains ring8 for one short epoch with the training program, then runs the evaluate CLI."""
+    root = REPO
+    config = runpy.run_path(os.path.join(root, "configs", "ring8.py"))["get_config"]()
+    config.train.epochs = 1
+    config.train.steps_per_epoch = 2
+    config.train.export = False
+    config.train.verbose = 0
+    config.train.num_samples = 16
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfgan_orig.evaluate", f"--workdir={workdir}",
+         "--metrics=modes,fd", "--num_samples=500", "--num_real=500"],
+        capture_output=True, text=True, cwd=root, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "modes_captured" in proc.stdout and "frechet_distance" in proc.stdout
+    with open(os.path.join(workdir, "eval", "metrics.json")) as f:
+        record = json.load(f)
+    for key in ("modes_captured", "high_quality_fraction", "reverse_kl", "frechet_distance"):
+        assert key in record
+    assert isinstance(record["modes_captured"], int)
+    assert record["reverse_kl"] is None or isinstance(record["reverse_kl"], float)
+    assert record["feature_network"] == "identity"
+    assert record["num_samples"] == {"modes": {"samples": 500}, "fd": {"samples": 500, "real": 500}}
+    assert record["dataset"] == "ring8" and record["epoch"] == 1
+    assert record["metrics"] == ["modes", "fd"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "tfgan_orig.evaluate", f"--workdir={workdir}", "--metrics=fid"],
+        capture_output=True, text=True, cwd=root, timeout=300,
+    )
+    assert bad.returncode != 0 and "Valid choices" in bad.stderr

@@ -1,0 +1,169 @@
+"""The package's shape: every module imports on its own, the import graph has no cycles (layers
+import downward only), and only the command-line programs in `tfgan_orig/cli/` define flags."""
+
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(REPO, "tfgan_orig")
+
+
+def _modules():
+    """Every module of the package as (dotted name, path)."""
+    found = []
+    for folder, _, files in os.walk(PACKAGE):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                dotted = os.path.relpath(path, REPO)[: -len(".py")].replace(os.sep, ".")
+                found.append((dotted.removesuffix(".__init__"), path))
+    return sorted(found)
+
+
+MODULES = _modules()
+
+
+def _is_main_block(node):
+    """`if __name__ == "__main__":` (runs only as a program, where the module is `__main__`)."""
+    test = node.test if isinstance(node, ast.If) else None
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+def _imports(path, names):
+    """The package modules `path` imports when it is imported (anywhere in it: top level or inside
+    functions; a program's `if __name__ == "__main__":` block aside)."""
+    tree = ast.parse(open(path).read(), path)
+    found = set()
+
+    def visit(node):
+        if _is_main_block(node):
+            return
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "tfgan_orig")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] == "tfgan_orig":
+                for alias in node.names:  # `from tfgan_orig import x`: x may be a module
+                    sub = f"{node.module}.{alias.name}"
+                    found.add(sub if sub in names else node.module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _graph():
+    names = {name for name, _ in MODULES}
+    graph = {}
+    for name, path in MODULES:
+        edges = set()
+        for target in _imports(path, names):
+            # Importing tfgan_orig.a.b imports the packages above it too.
+            parts = target.split(".")
+            edges.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
+        graph[name] = {e for e in edges if e in names and e != name}
+    return graph
+
+
+def _cycle(graph):
+    """One import cycle as a list of modules, or None."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_import_graph_has_no_cycles():
+    graph = _graph()
+    assert "tfgan_orig.train_lib" in graph and graph["tfgan_orig.cli.train"]  # the parse worked
+    cycle = _cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_no_imports_inside_functions_in_the_library():
+    """An import inside a function hides a cycle from readers (and from a top-level-only check)."""
+    hidden = []
+    for name, path in MODULES:
+        tree = ast.parse(open(path).read(), path)
+        for func in ast.walk(tree):
+            if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(func):
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                        "tfgan_orig"
+                    ):
+                        hidden.append(f"{name}:{node.lineno}")
+                    if isinstance(node, ast.Import) and any(
+                        a.name.startswith("tfgan_orig") for a in node.names
+                    ):
+                        hidden.append(f"{name}:{node.lineno}")
+    assert not hidden, f"package imports inside functions: {hidden}"
+
+
+def test_only_the_cli_defines_flags():
+    offenders = []
+    for name, path in MODULES:
+        if name.startswith("tfgan_orig.cli."):
+            continue
+        source = open(path).read()
+        if "DEFINE_" in source and ("flags.DEFINE" in source or "config_flags.DEFINE" in source):
+            offenders.append(name)
+    assert not offenders, f"flags defined outside tfgan_orig/cli/: {offenders}"
+
+
+@pytest.mark.parametrize("module", [name for name, _ in MODULES])
+def test_module_imports_on_its_own_in_a_fresh_interpreter(module):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_all_programs_import_together_and_define_their_flags_without_clashes():
+    """`train`, `evaluate`, `export`, `figure1` share flag names (`--workdir`, `--seed`): importing
+    them all in one process defines nothing; each program defines its flags when it runs."""
+    code = (
+        "import tfgan_orig.train, tfgan_orig.evaluate, tfgan_orig.export, tfgan_orig.figure1\n"
+        "from tfgan_orig.cli import train, evaluate, export, figure1\n"
+        "from absl import flags\n"
+        "assert 'workdir' not in flags.FLAGS, 'a flag was defined at import'\n"
+        "evaluate.define_flags()\n"
+        "assert 'workdir' in flags.FLAGS\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
