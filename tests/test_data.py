@@ -144,3 +144,128 @@ def test_make_dataset_is_the_training_pipeline():
     first_two_epochs = [b.numpy() for b in repeated.take(8)]
     np.testing.assert_array_equal(np.stack(first_two_epochs[:4]), np.stack(mine))
     assert not np.array_equal(np.stack(first_two_epochs[4:]), np.stack(mine))  # epoch 1 reorders
+
+
+# ------------------------------------------------------------------------------------ bad IDX files
+def _write_raw_idx(path, array, type_code, ndim=None):
+    """An IDX file of any element type (big-endian, as the format stores it)."""
+    dtype = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}[type_code]
+    header = struct.pack(">BBBB", 0, 0, type_code, array.ndim if ndim is None else ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.asarray(array).astype(dtype).tobytes())
+
+
+def _one_line_naming(err, path):
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert str(path) in message, message
+    return message
+
+
+def test_truncated_gzip_idx_is_a_one_line_error_naming_the_file(tmp_path):
+    _fake_mnist_dir(tmp_path)
+    path = tmp_path / data._IDX_FILES["train"][0]
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])  # a download cut short
+    with pytest.raises(data.DataError) as err:
+        data.read_idx(path)
+    assert "truncated" in _one_line_naming(err, path)
+    with pytest.raises(data.DataError) as err:
+        data.load_arrays("mnist", "train", data_dir=str(tmp_path))
+    _one_line_naming(err, path)
+
+
+def test_corrupt_gzip_idx_is_a_one_line_error_naming_the_file(tmp_path):
+    _fake_mnist_dir(tmp_path)
+    path = tmp_path / data._IDX_FILES["train"][0]
+    raw = bytearray(path.read_bytes())
+    for i in range(20, len(raw) - 20, 7):  # damage the deflate stream
+        raw[i] ^= 0x5A
+    path.write_bytes(bytes(raw))
+    with pytest.raises(data.DataError) as err:
+        data.load_arrays("mnist", "train", data_dir=str(tmp_path))
+    _one_line_naming(err, path)
+    not_gzip = tmp_path / "not-gzip.gz"
+    not_gzip.write_bytes(b"<html>404</html>")
+    with pytest.raises(data.DataError) as err:
+        data.read_idx(not_gzip)
+    _one_line_naming(err, not_gzip)
+
+
+def test_idx_header_shorter_than_its_dimensions_is_named(tmp_path):
+    path = tmp_path / "header.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(struct.pack(">BBBBI", 0, 0, 8, 3, 10))  # says 3 dimensions, gives 1
+    with pytest.raises(data.DataError, match="header") as err:
+        data.read_idx(path)
+    _one_line_naming(err, path)
+    extra = tmp_path / "extra.gz"
+    with gzip.open(extra, "wb") as f:
+        f.write(struct.pack(">BBBBI", 0, 0, 8, 1, 2) + b"\x01\x02\x03")  # one value too many
+    with pytest.raises(data.DataError) as err:
+        data.read_idx(extra)
+    _one_line_naming(err, extra)
+
+
+def test_image_and_label_counts_are_compared(tmp_path):
+    _fake_mnist_dir(tmp_path)
+    labels_path = tmp_path / data._IDX_FILES["train"][1]
+    _write_idx(labels_path, np.zeros(11, np.uint8))  # 12 images, 11 labels
+    with pytest.raises(data.DataError, match="12 images.*11 labels") as err:
+        data.load_arrays("mnist", "train", data_dir=str(tmp_path))
+    _one_line_naming(err, labels_path)
+
+
+def test_idx_of_other_element_types_loads_exactly_or_is_refused(tmp_path):
+    arrays = _fake_mnist_dir(tmp_path)
+    images, labels = arrays["train"]
+    img_path, lbl_path = (tmp_path / f for f in data._IDX_FILES["train"])
+    # int32 / float64 holding whole pixel values and class ids: the same data, exactly.
+    _write_raw_idx(img_path, images.astype(np.int32), 0x0C)
+    _write_raw_idx(lbl_path, labels.astype(np.float64), 0x0E)
+    x, y = data.load_arrays("mnist", "train", data_dir=str(tmp_path))
+    assert x.dtype == np.uint8 and y.dtype == np.int32
+    np.testing.assert_array_equal(x[..., 0], images)
+    np.testing.assert_array_equal(y, labels)
+    # Values that uint8 pixels / class ids cannot hold are refused, not wrapped or truncated.
+    for bad_images, code, what in (
+        (images.astype(np.int32) + 200, 0x0C, "int32"),  # 455 would wrap to 199
+        (images / 255.0, 0x0E, "float64"),  # [0, 1] floats would become 0
+    ):
+        _write_raw_idx(img_path, bad_images, code)
+        with pytest.raises(data.DataError, match=what) as err:
+            data.load_arrays("mnist", "train", data_dir=str(tmp_path))
+        _one_line_naming(err, img_path)
+    _write_idx(img_path, images)
+    for bad_labels in (labels + 0.5, np.full(labels.shape, 10.0), np.full(labels.shape, -1.0)):
+        _write_raw_idx(lbl_path, bad_labels.astype(np.float64), 0x0E)
+        with pytest.raises(data.DataError) as err:
+            data.load_arrays("mnist", "train", data_dir=str(tmp_path))
+        _one_line_naming(err, lbl_path)
+
+
+def test_explicit_data_dir_is_used_or_refused_never_replaced(tmp_path, monkeypatch):
+    """A data_dir without the IDX files must not silently fall back to another copy (Debian's)."""
+    debian = tmp_path / "debian"
+    debian.mkdir()
+    _fake_mnist_dir(debian)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", str(debian))
+    x, _ = data.load_arrays("fashion_mnist", "test")  # no data_dir: Debian's copy is fine
+    assert len(x) == 4
+    empty = tmp_path / "typo"
+    empty.mkdir()
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.load_arrays("fashion_mnist", "test", data_dir=str(empty))
+    assert str(empty) in str(err.value)
+    missing = tmp_path / "does-not-exist"
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.load_arrays("fashion_mnist", "test", data_dir=str(missing))
+    assert str(missing) in str(err.value)
+    # Half a set: the missing file is named.
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    _fake_mnist_dir(partial)
+    (partial / data._IDX_FILES["test"][1]).unlink()
+    with pytest.raises(data.DataNotFoundError, match=data._IDX_FILES["test"][1]):
+        data.load_arrays("fashion_mnist", "test", data_dir=str(partial))
