@@ -183,9 +183,11 @@ def _steps(target_images, batch, multiple=10, minimum=10):
 
 
 def row_cfg(
-    name, kind, model, batch, steps, *, replicas=1, spe=None, jit=None, default=False, env=None
+    name, kind, model, batch, steps, *, replicas=1, spe=None, jit=None, default=False, env=None,
+    bn="sync",
 ):
     return {
+        "bn": bn,
         "env": env or {},
         "name": name,
         "kind": kind,
@@ -253,6 +255,15 @@ def plan(args):
     if quick:  # the 1-replica paths are the rows above
         rows = [r for r in rows if r["replicas"] == 2]
     groups.append({"name": "mlp_replicas", "model": "mlp", "batch": b, "rows": rows})
+    # The price of synchronized batch norm (the package's default: the same weights on 1 and R
+    # replicas) against Keras' per-replica batch norm, on the DCGAN nets.
+    steps, b = (4, 16) if quick else (_steps(dcgan_imgs, 64), 64)
+    rows = [
+        row_cfg(f"fit r{r}{tag}", "fit", "dcgan", b, steps, replicas=r, default=not tag, bn=bn)
+        for r in (1, 2)
+        for tag, bn in (("", "sync"), ("[bn=local]", "local"))
+    ]
+    groups.append({"name": "dcgan_bn", "model": "dcgan", "batch": b, "rows": rows})
     if args.groups:
         wanted = set(args.groups.split(","))
         unknown = wanted - {g["name"] for g in groups}

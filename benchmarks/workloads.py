@@ -120,6 +120,10 @@ class FitRow:
         self.strategy = strategy_for(cfg["replicas"])
         with self.strategy.scope():
             g, d, spec = build_nets(cfg["model"], cfg["quick"])
+            if cfg.get("bn", "sync") == "local":  # Keras' per-replica statistics, for comparison
+                for layer in g._flatten_layers() + d._flatten_layers():
+                    if isinstance(layer, keras.layers.BatchNormalization):
+                        layer.synchronized = False
             self.gan = tfgan_orig.GAN(g, d, latent_dim=spec["latent_dim"], noise=spec["noise"], seed=1)
             kwargs = {}
             if cfg.get("spe") is not None:
