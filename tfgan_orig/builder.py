@@ -79,6 +79,7 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
             ema_decay=m.ema_decay or None,
             aux_classifier=m.aux_classifier,
             aux_classifier_weight=loss.aux_classifier_weight,
+            pack=m.pack,
         )
         gan.compile(
             d_optimizer=optimizers.build(
@@ -97,6 +98,9 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
             gradient_penalty_weight=loss.gradient_penalty_weight,
             clip_value=loss.clip_value or None,
             ebgan_margin=loss.ebgan_margin,
+            r1_gamma=loss.r1_gamma,
+            r2_gamma=loss.r2_gamma,
+            penalty_every=loss.penalty_every,
             instance_noise_std=train.instance_noise_std,
             instance_noise_decay_steps=train.instance_noise_decay_steps or None,
             unrolled_steps=train.unrolled_steps,

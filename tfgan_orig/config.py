@@ -93,6 +93,7 @@ def default_config():
     config.model.conditional = False  # labels into G and D (dcgan nets)
     config.model.aux_classifier = False  # AC-GAN head on D (needs conditional)
     config.model.ema_decay = 0.0  # generator EMA (0 = off); exported when on
+    config.model.pack = 1  # PacGAN's m: D judges m samples at once (Lin et al. 2018); 1 = off
 
     config.loss = ml_collections.ConfigDict()
     config.loss.name = "non_saturating"  # tfgan_orig.losses.LOSSES
@@ -101,6 +102,9 @@ def default_config():
     config.loss.clip_value = 0.0  # WGAN weight clipping c (0.01 in the paper); 0 = off
     config.loss.ebgan_margin = 1.0  # EBGAN's m
     config.loss.aux_classifier_weight = 1.0  # AC-GAN class loss weight
+    config.loss.r1_gamma = 0.0  # R1 penalty (gamma/2)||grad D(x_real)||^2 (Mescheder 2018); 0 = off
+    config.loss.r2_gamma = 0.0  # R2: the same on generated rows; 0 = off
+    config.loss.penalty_every = 1  # lazy R1/R2 (StyleGAN2): every N-th D update, times N
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.name = "paper_sgd"  # tfgan_orig.optimizers.OPTIMIZERS
@@ -346,7 +350,7 @@ def validate_config(config, num_replicas=1):
     )
     integer("data", "limit", minimum=0)
     for key in ("latent_dim", "d_units", "d_pieces", "d_layers", "base_filters",
-                "vbn_reference_size"):
+                "vbn_reference_size", "pack"):
         integer("model", key)
     units = m.g_hidden_units
     check(
@@ -359,6 +363,9 @@ def validate_config(config, num_replicas=1):
     number("loss", "clip_value", 0.0)
     number("loss", "ebgan_margin", 0.0, low_ok=False)
     number("loss", "aux_classifier_weight", 0.0)
+    number("loss", "r1_gamma", 0.0)
+    number("loss", "r2_gamma", 0.0)
+    integer("loss", "penalty_every")
     number("optimizer", "d_learning_rate", 0.0, low_ok=False)
     number("optimizer", "g_learning_rate", 0.0, low_ok=False)
     for key in ("epochs", "batch_size", "d_steps", "steps_per_execution", "max_checkpoints",
@@ -383,6 +390,19 @@ def validate_config(config, num_replicas=1):
             f"train.batch_size={batch} (the global minibatch) must be divisible by the "
             f"{num_replicas} replicas in sync. Valid: a multiple of {num_replicas}, e.g. "
             f"{max(1, batch // int(num_replicas)) * int(num_replicas)}.",
+        )
+    pack = m.pack
+    if _is_int(batch) and batch >= 1 and _is_int(pack) and pack > 1:
+        share = batch // max(1, int(num_replicas))
+        check(
+            share % pack == 0,
+            f"model.pack={pack} groups each replica's share of train.batch_size={batch} "
+            f"({share} on each of {num_replicas} replicas) into packs: it must divide evenly.",
+        )
+        check(
+            not m.conditional,
+            f"model.pack > 1 does not support conditional GANs. Received: pack={pack}, "
+            "model.conditional=True",
         )
     info = data_lib.info(dataset) if dataset else None
     if info is not None and _is_int(config.data.limit) and _is_int(batch) and _is_int(

@@ -39,6 +39,7 @@ __all__ = [
     "build_generator",
     "build_discriminator",
     "num_classes",
+    "discriminator_input_shape",
     "value_range",
 ]
 
@@ -576,6 +577,13 @@ def num_classes(config, info):
     return info.num_classes if config.model.conditional else None
 
 
+def discriminator_input_shape(config, info):
+    """What D sees: one example, or with packing (`model.pack` = m > 1, PacGAN) m examples
+    concatenated along the last axis (`tfgan_orig.regularizers.pack_rows`)."""
+    shape = tuple(info.shape)
+    return shape[:-1] + (shape[-1] * config.model.pack,)
+
+
 def _paper_generator_from(config, info, output_bias):
     m = config.model
     return paper_generator(
@@ -617,7 +625,7 @@ def _dcgan_generator_from(config, info, output_bias):
 def _paper_discriminator_from(config, info):
     m = config.model
     return paper_discriminator(
-        input_shape=info.shape,
+        input_shape=discriminator_input_shape(config, info),
         units=m.d_units,
         pieces=m.d_pieces,
         num_layers=m.d_layers,
@@ -631,7 +639,7 @@ def _paper_discriminator_from(config, info):
 def _maxout_discriminator_from(config, info):
     m = config.model
     return maxout_discriminator(
-        input_dim=int(np.prod(info.shape)),
+        input_dim=int(np.prod(discriminator_input_shape(config, info))),
         units=m.d_units,
         pieces=m.d_pieces,
         num_layers=m.d_layers,
@@ -642,7 +650,7 @@ def _maxout_discriminator_from(config, info):
 def _dcgan_discriminator_from(config, info):
     m = config.model
     return dcgan_discriminator(
-        input_shape=info.shape,
+        input_shape=discriminator_input_shape(config, info),
         base_filters=m.base_filters,
         num_classes=num_classes(config, info),
         minibatch_discrimination=m.minibatch_discrimination,
@@ -656,7 +664,7 @@ def _dcgan_discriminator_from(config, info):
 def _ebgan_discriminator_from(config, info):
     m = config.model
     return ebgan_discriminator(
-        input_shape=info.shape,
+        input_shape=discriminator_input_shape(config, info),
         base_filters=m.base_filters,
         hidden_units=tuple(m.ebgan_hidden_units),
         code_dim=m.ebgan_code_dim,

@@ -68,6 +68,7 @@ _ARCHITECTURE = (
     "model.ebgan_hidden_units",
     "model.ebgan_code_dim",
     "model.vbn_reference_size",
+    "model.pack",
     "optimizer.name",  # the optimizer's slot variables differ
 )
 _EXPORT_OVERHEAD = 2 << 20  # SavedModel graph, warmup requests, metadata: well under 2 MiB
