@@ -269,3 +269,29 @@ def test_explicit_data_dir_is_used_or_refused_never_replaced(tmp_path, monkeypat
     (partial / data._IDX_FILES["test"][1]).unlink()
     with pytest.raises(data.DataNotFoundError, match=data._IDX_FILES["test"][1]):
         data.load_arrays("fashion_mnist", "test", data_dir=str(partial))
+
+
+def test_training_program_stops_with_one_line_naming_the_bad_file(tmp_path):
+    """Through the CLI: a truncated IDX file stops training before it starts, with one FATAL line
+    naming the file (no traceback)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    data_dir = tmp_path / "mnist"
+    data_dir.mkdir()
+    _fake_mnist_dir(data_dir, n_train=200)
+    path = data_dir / data._IDX_FILES["train"][0]
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    result = subprocess.run(
+        [sys.executable, "-m", "tfgan_orig.train", "--config=configs/mnist_mlp.py",
+         f"--workdir={tmp_path / 'run'}", f"--config.data.data_dir={data_dir}",
+         "--config.train.epochs=1"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("FATAL") and str(path) in last and "truncated" in last, last

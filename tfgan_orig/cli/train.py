@@ -14,6 +14,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from tfgan_orig import config as config_lib
+from tfgan_orig import data as data_lib
 from tfgan_orig import distribute, divergence, train_lib
 
 FLAGS = flags.FLAGS
@@ -48,6 +49,8 @@ def main(argv):
     except config_lib.ConfigError as e:  # a clear message, not a traceback
         sys.exit(f"FATAL {e}")
     except divergence.TrainingDiverged as e:  # NaN/Inf loss: last good checkpoint kept
+        sys.exit(f"FATAL {e}")
+    except (data_lib.DataError, data_lib.DataNotFoundError) as e:  # names the file or directory
         sys.exit(f"FATAL {e}")
     lines = [
         "",
