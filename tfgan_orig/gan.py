@@ -18,9 +18,11 @@ The model composes two seams and adds nothing of its own to the maths:
   per-row losses and how D's output is logged;
 - the *regularizers* (`tfgan_orig.regularizers`): input transforms, extra D / G terms and
   after-update actions. `compile`'s flat options build them: `gradient_penalty_weight` (WGAN-GP),
-  `clip_value` (WGAN weight clipping), `instance_noise_std` / `instance_noise_decay_steps`;
-  `GAN(aux_classifier=True)` adds AC-GAN (D returns `[logit, class_logits]` and does not see
-  labels); `compile(regularizers=[...])` appends the user's own.
+  `clip_value` (WGAN weight clipping), `instance_noise_std` / `instance_noise_decay_steps`,
+  `r1_gamma` / `r2_gamma` / `penalty_every` (zero-centred penalties, optionally lazy);
+  `GAN(pack=m)` adds packing (PacGAN: D judges m samples at once); `GAN(aux_classifier=True)`
+  adds AC-GAN (D returns `[logit, class_logits]` and does not see labels);
+  `compile(regularizers=[...])` appends the user's own.
 Besides: `compile(unrolled_steps=...)` (the unrolled GAN, `tfgan_orig.unrolled`) and
 `GAN(ema_decay=...)` (an exponential moving average of G, `ema_generator`, `tfgan_orig.ema`).
 
@@ -66,6 +68,28 @@ def _unpack(data):
     if isinstance(data, dict):
         return data["image"], data.get("label")
     return data, None
+
+
+def _weight_penalty(net, weights=None):
+    """Sum of `net`'s Keras weight regularizers (float32 scalar) at `weights` (the values of
+    `net.trainable_variables`, in order; default: the variables themselves)."""
+    variables = net.trainable_variables
+    weights = variables if weights is None else weights
+    terms = [
+        tf.cast(v.regularizer(w), tf.float32)
+        for v, w in zip(variables, weights)
+        if getattr(v, "regularizer", None) is not None
+    ]
+    return tf.add_n(terms) if terms else tf.constant(0.0)
+
+
+def _call_loss(net):
+    """Sum of the losses `net` added in its latest call (`add_loss`, activity regularizers), or
+    None. Keras' `net.losses` lists those first and the weight regularizers last."""
+    losses = net.losses
+    num_weight = sum(1 for v in net.trainable_variables if getattr(v, "regularizer", None) is not None)
+    call = losses[: len(losses) - num_weight]
+    return tf.add_n([tf.cast(x, tf.float32) for x in call]) if call else None
 
 
 @keras.saving.register_keras_serializable(package="tfgan_orig")
@@ -162,6 +186,9 @@ class GAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # The networks' own losses (weight regularizers, add_loss): their global value per update.
+        self.d_reg_tracker = keras.metrics.Mean(name="d_reg")
+        self.g_reg_tracker = keras.metrics.Mean(name="g_reg")
         self._build_networks()
         self.ema_generator = None if self.ema_decay is None else ema_lib.clone(generator)
 
@@ -216,7 +243,8 @@ class GAN(keras.Model):
         Args:
           d_optimizer, g_optimizer: Keras optimizers (or their names/configs). Default Adam(2e-4, 0.5).
           loss: a name in `tfgan_orig.losses.LOSSES` ("minimax", "non_saturating",
-            "maximum_likelihood", "wasserstein", "least_squares", "hinge", "ebgan") or a
+            "maximum_likelihood", "wasserstein", "least_squares", "hinge", "ebgan", "rpgan"), a
+            `losses.Objective`, or a
             `(d_loss_fn, g_loss_fn)` pair of per-example functions of D's outputs
             (`losses.objective`).
           label_smoothing: one-sided smoothing; real target = 1 - label_smoothing, fake target 0.
@@ -353,7 +381,14 @@ class GAN(keras.Model):
 
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_real_tracker,
+            self.d_fake_tracker,
+            self.d_reg_tracker,
+            self.g_reg_tracker,
+        ]
 
     # -------------------------------------------------------------------------------- sampling
     def call(self, inputs, training=False):
@@ -407,18 +442,20 @@ class GAN(keras.Model):
         return generator(self._g_inputs(z, labels), training=False)
 
     # -------------------------------------------------------------------------------- training
-    def _training_noise(self, local_batch, draw):
+    def _training_noise(self, local_batch, draw, window=None):
         """This replica's rows of the global (z, labels) batch for draw `draw` of the current step.
 
         All replicas compute the same global batch from (seed, step, draw) and slice out their own
-        rows, so noise differs between replicas and a run on R replicas sees exactly the noise of
-        a run on one device (`tfgan_orig.randomness`).
+        rows (`window`, a `randomness.RowWindow`; default: equal shares of `local_batch`), so noise
+        differs between replicas and a run on R replicas sees exactly the noise of a run on one
+        device (`tfgan_orig.randomness`).
         """
+        window = randomness.RowWindow.even(local_batch) if window is None else window
         seed = self._seed(draw, randomness.STREAM_LATENT)
-        z = randomness.replica_rows(local_batch, seed, self.sample_latent)
+        z = window.rows(local_batch, seed, self.sample_latent)
         labels = None
         if self.num_classes is not None:
-            labels = randomness.replica_rows(
+            labels = window.rows(
                 local_batch,
                 self._seed(draw, randomness.STREAM_LABELS),
                 lambda n, s: tf.random.stateless_uniform(
@@ -430,8 +467,12 @@ class GAN(keras.Model):
     def _seed(self, draw, stream):
         return randomness.draw_seed(self.seed, self.step_counter, self.d_steps + 1, draw, stream)
 
-    def step_context(self, draw, phase="d", discriminator=None):
-        """The `regularizers.Context` of draw `draw` of the current step (D: the model's D)."""
+    def step_context(self, draw, phase="d", discriminator=None, window=None):
+        """The `regularizers.Context` of draw `draw` of the current step (D: the model's D).
+
+        `window`: this replica's `randomness.RowWindow` in the update's minibatch (None: equal
+        shares).
+        """
         net = self.discriminator if discriminator is None else discriminator
         return regularizers_lib.Context(
             functools.partial(self._judge, net),
@@ -440,7 +481,15 @@ class GAN(keras.Model):
             phase,
             self.seed,
             self.d_steps + 1,
+            window=window,
+            network=net if isinstance(net, keras.layers.Layer) else None,
         )
+
+    def _judged(self, ctx, x, labels):
+        """`Judged` rows: D's outputs on `x` and the losses D added in that call."""
+        logits, class_logits = ctx.discriminator(x, labels)
+        call_loss = None if ctx.network is None else _call_loss(ctx.network)
+        return Judged(x, labels, logits, class_logits, call_loss)
 
     def _judge(self, net, x, labels):
         """D's outputs on rows `x` -> (logits, class_logits or None); `net` is D or a stand-in."""
@@ -461,8 +510,8 @@ class GAN(keras.Model):
         Returns:
           (per-row loss `[rows]` float32, `Judged` real rows, `Judged` fake rows).
         """
-        real = Judged(real_x, real_labels, *ctx.discriminator(real_x, real_labels))
-        fake = Judged(fake_x, fake_labels, *ctx.discriminator(fake_x, fake_labels))
+        real = self._judged(ctx, real_x, real_labels)
+        fake = self._judged(ctx, fake_x, fake_labels)
         per_row = self.objective.discriminator_loss(real.logits, fake.logits)
         for reg in self.regularizers:
             term = reg.d_terms(ctx, real, fake)
@@ -471,33 +520,77 @@ class GAN(keras.Model):
         return per_row, real, fake
 
     @staticmethod
-    def _global_rows(rows, local_batch, global_batch):
-        """Global number of D rows: the global minibatch times D rows per example."""
-        rows, local_batch = tf.cast(rows, tf.float32), tf.cast(local_batch, tf.float32)
-        return tf.cast(global_batch, tf.float32) * rows / local_batch
+    def _global_rows(rows, window):
+        """Global number of D rows of an update: its global minibatch times D rows per example
+        (0 on a replica whose share is empty; its loss is then 0)."""
+        ratio = tf.math.divide_no_nan(tf.cast(rows, tf.float32), tf.cast(window.local, tf.float32))
+        return tf.cast(window.total, tf.float32) * ratio
 
-    def _track(self, tracker, per_row):
-        per_row = tf.cast(per_row, tf.float32)
-        tracker.update_state(
-            tf.reduce_mean(per_row), sample_weight=tf.cast(tf.size(per_row), tf.float32)
+    @staticmethod
+    def _window(local, global_batch):
+        """The window of equal shares of `global_batch` (for direct calls of the step methods)."""
+        replica_id, _ = randomness.replica_info()
+        local = tf.cast(local, tf.int32)
+        return randomness.RowWindow(
+            tf.cast(replica_id, tf.int32) * local, local, tf.cast(global_batch, tf.int32)
         )
 
-    def discriminator_step(self, real, labels, draw, global_batch):
-        """One D update on a real minibatch and fresh noise; returns nothing (updates trackers)."""
+    @staticmethod
+    def _network_losses(net, call_losses, window, weights=None):
+        """This replica's part of `net`'s own losses in one update (a float32 scalar).
+
+        Keras weight regularizers (at `weights`, default `net`'s values) count once per update:
+        each of R replicas adds 1/R of them, and the SUM all-reduce of the gradients adds them up.
+        Losses `net` added in its calls (`add_loss`, activity regularizers; Keras normalizes the
+        latter by the batch) are each replica's value on its share, weighted by its share of the
+        global minibatch (`local / total`): for a batch mean that is exactly the mean over the
+        global minibatch on any number of replicas.
+        """
+        _, replicas = randomness.replica_info()
+        total = _weight_penalty(net, weights) / float(replicas)
+        calls = [c for c in call_losses if c is not None]
+        if calls:
+            share = tf.math.divide_no_nan(
+                tf.cast(window.local, tf.float32), tf.cast(window.total, tf.float32)
+            )
+            # An empty share (possible on a batch smaller than the replicas) adds nothing; its
+            # batch-normalized losses would be 0 / 0.
+            total += tf.where(window.local > 0, tf.add_n(calls) * share, 0.0)
+        return total
+
+    def _track(self, tracker, per_row):
+        # Sum and count (not mean and size): an empty share adds nothing instead of NaN.
+        tracker.update_state(tf.reshape(tf.cast(per_row, tf.float32), [-1]))
+
+    def _track_global(self, tracker, replica_part):
+        """Logs a quantity whose global value is the sum of every replica's `replica_part`."""
+        _, replicas = randomness.replica_info()
+        tracker.update_state(replica_part * float(replicas))
+
+    def discriminator_step(self, real, labels, draw, global_batch, window=None):
+        """One D update on a real minibatch and fresh noise; returns nothing (updates trackers).
+
+        `global_batch`: rows of the minibatch on all replicas; `window`: where this replica's rows
+        sit in it (`randomness.RowWindow`; default: equal shares of `global_batch`).
+        """
         local = tf.shape(real)[0]
-        z, noise_labels = self._training_noise(local, draw)
+        window = self._window(local, global_batch) if window is None else window
+        z, noise_labels = self._training_noise(local, draw, window)
         # Fakes are conditioned on the real minibatch's labels, so both halves share a label mix.
         fake_labels = labels if labels is not None else noise_labels
         fake = tf.stop_gradient(self.generator(self._g_inputs(z, fake_labels), training=True))
-        ctx = self.step_context(draw, "d")
+        ctx = self.step_context(draw, "d", window=window)
         real_x, real_labels = self._d_view(ctx, real, labels, "real")
         fake_x, fake_labels = self._d_view(ctx, fake, fake_labels, "fake")
         with tf.GradientTape() as tape:
             per_row, real_j, fake_j = self.discriminator_objective(
                 ctx, real_x, real_labels, fake_x, fake_labels
             )
-            rows = self._global_rows(tf.shape(per_row)[0], local, global_batch)
-            loss = tf.reduce_sum(per_row) / rows
+            rows = self._global_rows(tf.shape(per_row)[0], window)
+            own = self._network_losses(
+                self.discriminator, [real_j.call_loss, fake_j.call_loss], window
+            )
+            loss = tf.math.divide_no_nan(tf.reduce_sum(per_row), rows) + own
             scaled = self.d_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
@@ -506,15 +599,18 @@ class GAN(keras.Model):
         self._track(self.d_loss_tracker, per_row)
         self._track(self.d_real_tracker, self.objective.d_metric(real_j.logits))
         self._track(self.d_fake_tracker, self.objective.d_metric(fake_j.logits))
+        self._track_global(self.d_reg_tracker, own)
 
-    def generator_step(self, local_batch, global_batch, real=None, real_labels=None):
+    def generator_step(self, local_batch, global_batch, real=None, real_labels=None, window=None):
         """One G update on fresh noise.
 
         `real`: the last real minibatch; used when G's loss looks at real rows (unrolling, or an
         objective with `g_needs_real`, where it is paired row by row with this update's fakes).
+        `global_batch`, `window`: as in `discriminator_step`, for G's `local_batch` rows.
         """
-        z, labels = self._training_noise(local_batch, self.d_steps)
-        ctx = self.step_context(self.d_steps, "g")
+        window = self._window(local_batch, global_batch) if window is None else window
+        z, labels = self._training_noise(local_batch, self.d_steps, window)
+        ctx = self.step_context(self.d_steps, "g", window=window)
         needs_real = self.unrolled_steps > 0 or self.objective.g_needs_real
         if needs_real:
             if real is None:
@@ -523,8 +619,9 @@ class GAN(keras.Model):
             real, real_labels = self._d_view(ctx, real, real_labels, "real")
         with tf.GradientTape() as tape:
             fake = self.generator(self._g_inputs(z, labels), training=True)
+            own = self._network_losses(self.generator, [_call_loss(self.generator)], window)
             fake_x, fake_labels = self._d_view(ctx, fake, labels, "fake")
-            rows = self._global_rows(tf.shape(fake_x)[0], local_batch, global_batch)
+            rows = self._global_rows(tf.shape(fake_x)[0], window)
             if self.unrolled_steps:
 
                 def d_loss(net):
@@ -532,7 +629,10 @@ class GAN(keras.Model):
                         ctx.with_discriminator(functools.partial(self._judge, net)),
                         real, real_labels, fake_x, fake_labels,
                     )
-                    return tf.reduce_sum(per_row) / rows
+                    # D's weight regularizers at the look-ahead weights (its add_loss terms are
+                    # not seen through the stateless copy).
+                    own_d = self._network_losses(self.discriminator, [], window, net.theta)
+                    return tf.math.divide_no_nan(tf.reduce_sum(per_row), rows) + own_d
 
                 lr = self.unrolled_learning_rate
                 lr = self.d_optimizer.learning_rate if lr is None else lr
@@ -550,13 +650,30 @@ class GAN(keras.Model):
                 term = reg.g_terms(ctx, fake_j, real_j)
                 if term is not None:
                     per_row += term
-            loss = tf.reduce_sum(per_row) / rows
+            loss = tf.math.divide_no_nan(tf.reduce_sum(per_row), rows) + own
             scaled = self.g_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply(grads, self.generator.trainable_variables)
         if self.ema_generator is not None:
             ema_lib.update(self.ema_generator, self.generator, self.ema_decay)
         self._track(self.g_loss_tracker, per_row)
+        self._track_global(self.g_reg_tracker, own)
+
+    @staticmethod
+    def _share(examples):
+        """(first example of this replica's share of the global batch, global batch size).
+
+        Replicas' shares may differ in size (a batch not divisible by the number of replicas,
+        the partial last batch of `fit`); the sizes are all-reduced (one small collective).
+        """
+        replica_id, replicas = randomness.replica_info()
+        if replicas == 1:
+            return 0, examples
+        mine = tf.one_hot(replica_id, replicas, dtype=tf.float32) * tf.cast(examples, tf.float32)
+        ctx = tf.distribute.get_replica_context()
+        counts = tf.cast(ctx.all_reduce(tf.distribute.ReduceOp.SUM, mine), tf.int32)
+        before = tf.cast(tf.range(replicas) < tf.cast(replica_id, tf.int32), tf.int32)
+        return tf.reduce_sum(counts * before), tf.reduce_sum(counts)
 
     def train_step(self, data):
         images, labels = _unpack(data)
@@ -564,15 +681,21 @@ class GAN(keras.Model):
             labels = None
         elif labels is None:
             raise ValueError("A conditional GAN (num_classes set) needs (image, label) batches.")
-        _, replicas = randomness.replica_info()
         k = self.d_steps
-        local = tf.shape(images)[0] // k  # this replica's share of one minibatch
-        global_batch = tf.cast(local * replicas, tf.float32)
+        # Minibatch j of the global batch is its rows j, j + k, j + 2k, ...; this replica holds
+        # rows first ... first + n - 1. Any batch size and any shares are exact: minibatch j has
+        # ceil((total - j) / k) rows, D's loss is its mean over them, noise has as many rows, and
+        # G's update takes as many noise rows as the last real minibatch (floor(total / k)).
+        first, total = self._share(tf.shape(images)[0])
         for j in range(k):
-            real = images[j::k]
-            real_labels = None if labels is None else tf.cast(labels[j::k], tf.int32)
-            self.discriminator_step(real, real_labels, j, global_batch)
-        self.generator_step(local, global_batch, real, real_labels)
+            start = j if isinstance(first, int) else tf.math.floormod(j - first, k)
+            real = images[start::k]
+            real_labels = None if labels is None else tf.cast(labels[start::k], tf.int32)
+            window = randomness.RowWindow(
+                (first + start - j) // k, tf.shape(real)[0], (total - j + k - 1) // k
+            )
+            self.discriminator_step(real, real_labels, j, window.total, window)
+        self.generator_step(window.local, window.total, real, real_labels, window)
         self.step_counter.assign_add(1)
         logs = {m.name: m.result() for m in self.metrics}
         if randomness.multi_worker(tf.distribute.get_strategy()):
