@@ -18,12 +18,18 @@ Request/response formats follow TF Serving's REST API (tensorflow/serving `json_
 - string tensors whose names end in `_bytes` are base64-encoded as `{"b64": "..."}`.
 - errors: `{"error": "..."}` with a non-200 status.
 
+Every failure (unreachable server, HTTP error, a reply over `MAX_RESPONSE_BYTES`, a reply that is
+not JSON or not a predict response, an `images` output that is missing, not numeric or not finite)
+raises `ServingError` with the server's message or an excerpt of its reply; the CLI prints it on
+one line.
+
 The REST path needs only numpy and Pillow; gRPC needs `grpcio`, `tensorflow-serving-api` and
 TensorFlow (for the TensorProto conversions).
 """
 
 import argparse
 import base64
+import http.client
 import json
 import math
 import sys
@@ -37,7 +43,25 @@ FORMATS = ("columnar", "row")
 
 
 class ServingError(RuntimeError):
-    """TF Serving answered with an error (its message is kept)."""
+    """The server answered with an error, or with something that is not a valid answer, or could
+    not be reached. The message keeps what the server said (its error, or an excerpt of its
+    reply)."""
+
+
+# Replies larger than this are refused (REST: read at most this many bytes; gRPC: the channel's
+# receive limit). A 1024 x 64 x 64 x 3 float answer is about 100 MB of JSON.
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+_EXCERPT = 300  # characters of a reply quoted in an error message
+# What malformed JSON content raises while it is taken apart (binascii.Error is a ValueError).
+_MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError)
+
+
+def _excerpt(data):
+    """The start of a reply (bytes or str), on one line, for an error message."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", errors="replace")
+    text = " ".join(str(data).split())
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
 
 
 # ------------------------------------------------------------------------------------ REST
@@ -85,11 +109,15 @@ def _decode(value):
         return value.encode("utf-8")
     if isinstance(value, dict):
         if set(value) == {"b64"}:
-            return base64.b64decode(value["b64"])
+            # validate=True: a corrupt payload is an error, not silently dropped characters.
+            return base64.b64decode(value["b64"], validate=True)
         raise ServingError(f"Unexpected JSON object in a tensor: {sorted(value)}")
     if isinstance(value, list) and value and _contains_bytes(value):
         return [_decode(v) for v in value]
-    return np.asarray(value, np.float32) if _is_float(value) else np.asarray(value)
+    array = np.asarray(value, np.float32) if _is_float(value) else np.asarray(value)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise ServingError(f"Not a numeric tensor: {_excerpt(_safe_repr(value))}")
+    return array
 
 
 def _contains_bytes(value):
@@ -111,11 +139,38 @@ def parse_rest_response(body, single_output="images"):
       body: the decoded JSON object.
       single_output: the name to give the output when the signature has only one (TF Serving
         then returns bare values without names).
+
+    Raises:
+      ServingError: the response is an error (its message), or not a valid predict response (an
+        excerpt of it).
     """
+    if not isinstance(body, dict):
+        raise ServingError(f"Not a predict response (not a JSON object): {_excerpt(repr(body))}")
     if "error" in body:
-        raise ServingError(body["error"])
+        raise ServingError(_excerpt(body["error"]))
+    try:
+        return _parse_outputs(body, single_output)
+    except ServingError as e:
+        raise ServingError(f"{e} in the response {_excerpt(_safe_repr(body))}") from None
+    except _MALFORMED as e:
+        raise ServingError(
+            f"Malformed predict response ({type(e).__name__}: {_excerpt(e)}): "
+            f"{_excerpt(_safe_repr(body))}"
+        ) from None
+
+
+def _safe_repr(value):
+    try:
+        return json.dumps(value)[: 4 * _EXCERPT]
+    except (ValueError, RecursionError):
+        return "<unprintable>"
+
+
+def _parse_outputs(body, single_output):
     if "predictions" in body:  # row format: one entry per batch item
         rows = body["predictions"]
+        if not isinstance(rows, list):
+            raise ServingError(f"'predictions' is not a list: {_excerpt(_safe_repr(body))}")
         if rows and isinstance(rows[0], dict) and set(rows[0]) != {"b64"}:
             names = list(rows[0])
             return {n: _stack([_decode(r[n]) for r in rows]) for n in names}
@@ -134,31 +189,89 @@ def _stack(items):
     return np.stack(items) if items else np.zeros((0,), np.float32)
 
 
-def _http_json(url, body=None, timeout=60):
+def _read_capped(response, url, max_bytes):
+    """At most `max_bytes` of a response body; ServingError if the server sends more."""
+    length = response.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > max_bytes:
+        raise ServingError(
+            f"Response from {url} is larger than max_response_bytes={max_bytes} "
+            f"(Content-Length {length})."
+        )
+    data = response.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ServingError(f"Response from {url} is larger than max_response_bytes={max_bytes}.")
+    if length is not None and length.isdigit() and len(data) < int(length):
+        raise ServingError(
+            f"Response from {url} is truncated ({len(data)} of {length} bytes): {_excerpt(data)}"
+        )
+    return data
+
+
+def _http_json(url, body=None, timeout=60, max_bytes=MAX_RESPONSE_BYTES):
+    """The JSON reply of a GET (body None) or POST; every failure is a ServingError."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+            payload = _read_capped(response, url, max_bytes)
     except urllib.error.HTTPError as e:
         # TF Serving reports errors as {"error": ...} with a 4xx/5xx status.
-        payload = e.read()
         try:
-            message = json.loads(payload).get("error", payload.decode(errors="replace"))
-        except ValueError:
-            message = payload.decode(errors="replace")
-        raise ServingError(f"HTTP {e.code} from {url}: {message}") from None
+            payload = _read_capped(e, url, max_bytes)
+        except (OSError, http.client.HTTPException):
+            payload = b""
+        finally:
+            e.close()
+        raise ServingError(f"HTTP {e.code} from {url}: {_error_message(payload)}") from None
+    except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets, short reads
+        reason = getattr(e, "reason", None) or e
+        raise ServingError(f"No valid answer from {url}: {type(e).__name__}: {reason}") from None
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError
+        raise ServingError(
+            f"Response from {url} is not JSON ({type(e).__name__}): {_excerpt(payload)}"
+        ) from None
 
 
-def rest_predict(base_url, model, body, version=None, single_output="images", timeout=60):
-    """POSTs a :predict body and returns the parsed outputs."""
-    response = _http_json(rest_url(base_url, model, version), body, timeout)
-    return parse_rest_response(response, single_output)
+def _error_message(payload):
+    """The server's message from an error reply: its JSON `error` field, else the reply's text."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):
+        return _excerpt(payload)
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return _excerpt(body["error"])
+    return _excerpt(payload)
 
 
-def rest_metadata(base_url, model, version=None, timeout=30):
+def rest_predict(
+    base_url,
+    model,
+    body,
+    version=None,
+    single_output="images",
+    timeout=60,
+    max_response_bytes=MAX_RESPONSE_BYTES,
+):
+    """POSTs a :predict body and returns the parsed outputs.
+
+    Raises:
+      ServingError: for every failure (unreachable server, HTTP error, a reply larger than
+        `max_response_bytes`, not JSON, not a valid predict response), with the server's message
+        or an excerpt of its reply.
+    """
+    url = rest_url(base_url, model, version)
+    response = _http_json(url, body, timeout, max_response_bytes)
+    try:
+        return parse_rest_response(response, single_output)
+    except ServingError as e:
+        raise ServingError(f"{url}: {e}") from None
+
+
+def rest_metadata(base_url, model, version=None, timeout=30, max_response_bytes=MAX_RESPONSE_BYTES):
     """GET /v1/models/NAME[/versions/V]/metadata (a JSON GetModelMetadataResponse)."""
-    return _http_json(rest_url(base_url, model, version, verb=None), timeout=timeout)
+    return _http_json(rest_url(base_url, model, version, verb=None), None, timeout, max_response_bytes)
 
 
 def latent_dim_from_metadata(metadata):
@@ -166,9 +279,15 @@ def latent_dim_from_metadata(metadata):
     try:
         sigs = metadata["metadata"]["signature_def"]["signature_def"]
         dims = sigs["serving_default"]["inputs"]["z"]["tensor_shape"]["dim"]
-        return int(dims[-1]["size"])  # int64 fields are strings in proto3 JSON
-    except (KeyError, IndexError, TypeError) as e:
-        raise ServingError(f"No serving_default input z in the model metadata ({e!r}).") from None
+        latent_dim = int(dims[-1]["size"])  # int64 fields are strings in proto3 JSON
+    except _MALFORMED as e:
+        raise ServingError(
+            f"No serving_default input z in the model metadata ({type(e).__name__}: "
+            f"{_excerpt(e)}): {_excerpt(_safe_repr(metadata))}"
+        ) from None
+    if latent_dim < 1:
+        raise ServingError(f"The model metadata gives z a latent size of {latent_dim}.")
+    return latent_dim
 
 
 # ------------------------------------------------------------------------------------ gRPC
@@ -211,7 +330,10 @@ def parse_predict_response(response):
 
     out = {}
     for name, proto in response.outputs.items():
-        value = tf.make_ndarray(proto)
+        try:
+            value = tf.make_ndarray(proto)
+        except _MALFORMED as e:
+            raise ServingError(f"Malformed tensor {name!r} in the gRPC response: {e}") from None
         out[name] = list(value) if value.dtype == object else value
     return out
 
@@ -222,7 +344,7 @@ def grpc_predict(address, model, signature, inputs, version=None, timeout=60):
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
     request = make_predict_request(model, signature, inputs, version)
-    options = [("grpc.max_receive_message_length", 256 * 1024 * 1024)]
+    options = [("grpc.max_receive_message_length", MAX_RESPONSE_BYTES)]
     with grpc.insecure_channel(address, options=options) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         try:
@@ -241,20 +363,36 @@ def grpc_latent_dim(address, model, version=None, timeout=30):
     request.model_spec.name = model
     if version is not None:
         request.model_spec.version.value = int(version)
-    with grpc.insecure_channel(address) as channel:
+    options = [("grpc.max_receive_message_length", MAX_RESPONSE_BYTES)]
+    with grpc.insecure_channel(address, options=options) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-        response = stub.GetModelMetadata(request, timeout=timeout)
+        try:
+            response = stub.GetModelMetadata(request, timeout=timeout)
+        except grpc.RpcError as e:
+            raise ServingError(f"gRPC {e.code().name} from {address}: {e.details()}") from None
     sig_map = get_model_metadata_pb2.SignatureDefMap()
-    response.metadata["signature_def"].Unpack(sig_map)
-    return sig_map.signature_def["serving_default"].inputs["z"].tensor_shape.dim[-1].size
+    if not response.metadata["signature_def"].Unpack(sig_map):
+        raise ServingError(f"{address}: the model metadata holds no SignatureDefMap.")
+    z = sig_map.signature_def["serving_default"].inputs.get("z")
+    if z is None or not z.tensor_shape.dim or z.tensor_shape.dim[-1].size < 1:
+        raise ServingError(f"{address}: no serving_default input z [batch, latent_dim] in the "
+                           f"model metadata ({sorted(sig_map.signature_def)}).")
+    return z.tensor_shape.dim[-1].size
 
 
 # ------------------------------------------------------------------------------------ images
+def _check_finite(array, what):
+    bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise ValueError(f"{what} must be finite; {bad} of {np.size(array)} values are NaN or Inf.")
+
+
 def image_grid(images, cols=None, pad=1):
     """[N, H, W, C] floats in [0, 1] -> one uint8 image [rows*(H+pad)-pad, cols*(W+pad)-pad, C]."""
     images = np.asarray(images, np.float32)
     if images.ndim != 4:
         raise ValueError(f"images must be [N, H, W, C]. Received shape {images.shape}")
+    _check_finite(images, "images")
     n, h, w, c = images.shape
     cols = cols or int(math.ceil(math.sqrt(n)))
     rows = int(math.ceil(n / cols))
@@ -271,6 +409,7 @@ def scatter_image(points, size=256, margin=0.05):
     points = np.asarray(points, np.float32)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"points must be [N, 2]. Received shape {points.shape}")
+    _check_finite(points, "points")
     lo, hi = points.min(axis=0), points.max(axis=0)
     span = np.maximum(hi - lo, 1e-6)
     lo, hi = lo - margin * span, hi + margin * span
@@ -288,6 +427,27 @@ def write_png(array, path):
 
     array = np.asarray(array, np.uint8)
     Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path, format="PNG")
+
+
+def checked_images(outputs):
+    """The `images` output as a float32 array [N, H, W, C] or [N, 2], or ServingError saying why
+    not (missing, not numbers, another shape, NaN/Inf: a server must never be plotted silently)."""
+    if "images" not in outputs:
+        raise ServingError(f"The response has no 'images' output; it has {sorted(outputs)}.")
+    try:
+        images = np.asarray(outputs["images"], np.float32)
+    except (TypeError, ValueError) as e:
+        raise ServingError(f"The 'images' output is not an array of numbers: {_excerpt(e)}") from None
+    if images.ndim not in (2, 4) or (images.ndim == 2 and images.shape[1] != 2):
+        raise ServingError(
+            f"The 'images' output has shape {images.shape}; expected [N, H, W, C] images or "
+            "[N, 2] points."
+        )
+    try:
+        _check_finite(images, "The 'images' output")
+    except ValueError as e:
+        raise ServingError(str(e)) from None
+    return images
 
 
 def to_picture(images):
@@ -350,7 +510,7 @@ def main(argv=None):
     else:
         inputs = grpc_inputs(args.signature, args.seed, args.num, z, labels)
         outputs = grpc_predict(args.grpc, args.model, args.signature, inputs, args.version)
-    images = outputs["images"]
+    images = checked_images(outputs)
     write_png(to_picture(images), args.out)
     print(f"wrote {args.out}: {len(images)} samples of shape {tuple(np.shape(images)[1:])}")
     return outputs

@@ -461,6 +461,142 @@ def test_cli_writes_a_png_grid(transport, rest_url, grpc_address, tmp_path):
     assert np.array(Image.open(out)).shape == (2 * (SHAPE[0] + 1) - 1,) * 2
 
 
+# ------------------------------------------------------------------------------------ hostile server
+# A real HTTP server on 127.0.0.1 that answers every request of `/<case>/...` with a canned,
+# broken or hostile reply. Each must reach the caller as a ServingError carrying what the server
+# said, never as a JSON, base64, KeyError, TypeError, ... traceback.
+_DEEP = "[" * 100000 + "]" * 100000
+_HOSTILE = {
+    # case: (status, body, extra headers)
+    "not_json": (200, b"<html>proxy says oops</html>", {}),
+    "json_list": (200, b'["oops", 1]', {}),
+    "json_string": (200, b'"oops"', {}),
+    "json_number": (200, b"42", {}),
+    "bad_b64": (200, b'{"outputs": {"images": [[0.5]], "png_bytes": [{"b64": "!!oops!!"}]}}', {}),
+    "odd_object": (200, b'{"outputs": {"images": {"oops": 1}}}', {}),
+    "missing_key": (200, b'{"predictions": [{"images": [0.5]}, {"oops": [1.0]}]}', {}),
+    "ragged": (200, b'{"outputs": [[0.5, 0.5], [0.5]], "oops": 1}', {}),
+    "predictions_not_list": (200, b'{"predictions": "oops"}', {}),
+    "outputs_null": (200, b'{"outputs": null, "oops": 1}', {}),
+    "deep": (200, ('{"outputs": ' + _DEEP + ', "oops": 1}').encode(), {}),
+    "deep_error": (400, ('{"error": ' + _DEEP + ', "oops": 1}').encode(), {}),
+    "error_not_string": (400, b'{"error": {"oops": [1, 2]}}', {}),
+    "error_list": (400, b'["oops"]', {}),
+    "error_text": (503, b"oops: upstream connect error", {}),
+    "bad_utf8": (200, b'{"outputs": "\xff\xfe oops"}', {}),
+    "truncated": (200, b'{"outputs": [[0.5', {"Content-Length": "1000"}),
+    "strings": (200, b'{"outputs": [["oops", "b"]]}', {}),
+    "no_images": (200, b'{"outputs": {"oops": [[1.0]], "other": [[2.0]]}}', {}),
+    "nan_points": (200, b'{"outputs": [[NaN, 0.0], [1.0, 2.0], [0.5, 0.5]]}', {}),
+    "inf_images": (200, b'{"outputs": [[[[Infinity]]], [[[0.5]]]]}', {}),
+    "scalar_images": (200, b'{"outputs": 0.5}', {}),
+    "metadata_bad_size": (200, json.dumps({"metadata": {"signature_def": {"signature_def": {
+        "serving_default": {"inputs": {"z": {"tensor_shape": {"dim": [{"size": "oops"}]}}}}}}}}
+    ).encode(), {}),
+    "metadata_list": (200, b'["oops"]', {}),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_url():
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            case = self.path.strip("/").split("/")[0]
+            if case == "huge":  # 4 MiB of valid JSON without a Content-Length header
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(b'{"outputs": [' + b"0.5, " * (4 << 18) + b"0.5]}")
+                return
+            status, body, headers = _HOSTILE[case]
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            headers = {"Content-Length": str(len(body)), **headers}
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _reply
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in _HOSTILE if c not in ("strings", "no_images", "nan_points", "inf_images",
+                                      "scalar_images") and not c.startswith("metadata")],
+)
+def test_hostile_predict_responses_are_serving_errors_with_the_servers_words(hostile_url, case):
+    with pytest.raises(client.ServingError) as err:
+        client.rest_predict(f"{hostile_url}/{case}", MODEL, client.generate_request(0, 2))
+    message = str(err.value)
+    assert len(message) < 2000, message  # a bounded excerpt, not the whole reply
+    said = {"json_number": "42", "deep": '{"outputs": [[[[', "deep_error": '{"error": [[[[',
+            "truncated": '{"outputs": [[0.5'}.get(case, "oops")
+    assert said in message, message
+
+
+@pytest.mark.parametrize("case", ["strings", "no_images", "nan_points", "inf_images",
+                                  "scalar_images"])
+def test_cli_refuses_outputs_it_cannot_picture(hostile_url, case, tmp_path):
+    """Non-numeric, missing, NaN/Inf or wrongly shaped `images` are errors, not a silent plot."""
+    out = tmp_path / "grid.png"
+    with pytest.raises(client.ServingError, match="images") as err:
+        client.main([f"--rest={hostile_url}/{case}", "--num=2", f"--out={out}"])
+    if case in ("nan_points", "inf_images"):
+        assert "finite" in str(err.value)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case", ["metadata_bad_size", "metadata_list", "not_json"])
+def test_hostile_metadata_is_a_serving_error(hostile_url, case, tmp_path):
+    with pytest.raises(client.ServingError, match="oops"):
+        client.main([f"--rest={hostile_url}/{case}", "--signature=serving_default", "--num=2",
+                     f"--out={tmp_path / 'g.png'}"])
+
+
+def test_response_size_is_capped(hostile_url, serving, rest_url):
+    with pytest.raises(client.ServingError, match="larger than"):
+        client.rest_predict(f"{hostile_url}/huge", MODEL, client.generate_request(0, 2),
+                            max_response_bytes=1 << 20)
+    with pytest.raises(client.ServingError, match="larger than"):  # announced by Content-Length
+        client.rest_predict(f"{hostile_url}/bad_b64", MODEL, client.generate_request(0, 2),
+                            max_response_bytes=16)
+    # The default cap lets a normal answer through.
+    assert client.rest_predict(rest_url, MODEL, client.generate_request(0, 2))["images"].shape[0] == 2
+
+
+def test_unreachable_server_is_a_serving_error():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(client.ServingError, match=f"127.0.0.1:{port}"):
+        client.rest_predict(f"http://127.0.0.1:{port}", MODEL, client.generate_request(0, 2))
+
+
+def test_scatter_and_grid_refuse_non_finite_values():
+    with pytest.raises(ValueError, match="finite"):
+        client.scatter_image(np.array([[np.nan, 0.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="finite"):
+        client.image_grid(np.full((1, 2, 2, 1), np.inf))
+
+
 # ------------------------------------------------------------------------------------ real server
 TFSERVING_URL = os.environ.get("TFSERVING_URL")
 TFSERVING_GRPC = os.environ.get("TFSERVING_GRPC")
