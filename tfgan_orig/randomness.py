@@ -28,6 +28,7 @@ __all__ = [
     "multi_worker",
     "draw_seed",
     "replica_rows",
+    "RowWindow",
     "sample_latent",
 ]
 
@@ -88,6 +89,42 @@ def replica_rows(local_rows, seed, sample):
     values = sample(local_rows * replicas, seed)
     start = tf.cast(replica_id, tf.int32) * local_rows
     return values[start : start + local_rows]
+
+
+class RowWindow:
+    """Where this replica's rows sit in one global minibatch: rows `first ... first + local - 1`
+    of `total` (all int32 scalars, counted in examples).
+
+    Replicas may hold shares of different sizes (a batch not divisible by the number of
+    replicas, the partial last batch of `fit`), and a share may even be empty; the window
+    says which rows of a global draw are this replica's, so that every replica's rows together
+    are exactly the draw of one device (`GAN.train_step` builds the windows).
+    """
+
+    def __init__(self, first, local, total):
+        self.first = tf.cast(first, tf.int32)
+        self.local = tf.cast(local, tf.int32)
+        self.total = tf.cast(total, tf.int32)
+
+    @classmethod
+    def even(cls, local):
+        """The window of equal shares: replica r holds rows `r * local ... (r + 1) * local - 1`."""
+        replica_id, replicas = replica_info()
+        local = tf.cast(local, tf.int32)
+        return cls(tf.cast(replica_id, tf.int32) * local, local, local * replicas)
+
+    def scaled(self, local_rows):
+        """(first, total) in units of `local_rows` rows per `local` examples (e.g. packed D rows:
+        one per `pack` examples); `(0, 0)` on an empty share."""
+        local_rows = tf.cast(local_rows, tf.int32)
+        safe = tf.maximum(self.local, 1)
+        return self.first * local_rows // safe, self.total * local_rows // safe
+
+    def rows(self, local_rows, seed, sample):
+        """This replica's `local_rows` rows of `sample(global_rows, seed)` (a stateless draw)."""
+        first, total = self.scaled(local_rows)
+        values = sample(total, seed)
+        return values[first : first + tf.cast(local_rows, tf.int32)]
 
 
 def sample_latent(num, seed, latent_dim, noise="normal"):

@@ -51,13 +51,16 @@ class Judged:
       labels: int `[rows]` labels of a conditional GAN, or None.
       logits: D's main output `[rows, 1]` (a logit, score or energy: see `losses.Objective`).
       class_logits: AC-GAN's class head `[rows, num_classes]`, or None.
+      call_loss: float32 scalar, the sum of the losses D added in the call that judged these rows
+        (`add_loss`, activity regularizers), or None (none, or D is the look-ahead copy).
     """
 
-    def __init__(self, x, labels, logits, class_logits=None):
+    def __init__(self, x, labels, logits, class_logits=None, call_loss=None):
         self.x = x
         self.labels = labels
         self.logits = logits
         self.class_logits = class_logits
+        self.call_loss = call_loss
 
 
 class Context:
@@ -69,15 +72,23 @@ class Context:
       step: int64 scalar, the generator-step counter (the GAN's `step_counter`).
       draw: which draw of the step this is (0..k-1: the k D updates; k: the G update).
       phase: "d" (a D update) or "g" (a G update, including its unrolled look-ahead).
+      window: `randomness.RowWindow`, where this replica's rows sit in the update's global
+        minibatch (None: equal shares); `rows` draws by it.
+      network: the Keras D that `discriminator` calls (None in the unrolled look-ahead, whose D
+        is a stateless copy); the model reads the losses D adds in its calls from it.
     """
 
-    def __init__(self, discriminator, step, draw, phase, seed, draws_per_step):
+    def __init__(
+        self, discriminator, step, draw, phase, seed, draws_per_step, window=None, network=None
+    ):
         self.discriminator = discriminator
         self.step = step
         self.draw = draw
         self.phase = phase
         self._seed = seed
         self._draws_per_step = draws_per_step
+        self.window = window
+        self.network = network
 
     @property
     def d_update(self):
@@ -87,7 +98,8 @@ class Context:
     def with_discriminator(self, discriminator):
         """The same context, evaluating another D function."""
         return Context(
-            discriminator, self.step, self.draw, self.phase, self._seed, self._draws_per_step
+            discriminator, self.step, self.draw, self.phase, self._seed, self._draws_per_step,
+            window=self.window,
         )
 
     def rows(self, local_rows, stream, sample):
@@ -99,6 +111,8 @@ class Context:
           sample: `fn(num_rows, seed) -> [num_rows, ...]`, a stateless draw.
         """
         seed = randomness.draw_seed(self._seed, self.step, self._draws_per_step, self.draw, stream)
+        if self.window is not None:
+            return self.window.rows(local_rows, seed, sample)
         return randomness.replica_rows(local_rows, seed, sample)
 
 
