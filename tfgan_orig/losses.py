@@ -6,9 +6,13 @@ of that vector; `tfgan_orig.GAN` reduces it as `sum / global_batch` so that the 
 of `tf.distribute` gives exactly the single-device gradient.
 
 Notation: `r` = D's logit on a real example, `f` = D's logit on a generated one, `D(.) = sigmoid(.)`.
-For the Wasserstein, least-squares, hinge and EBGAN families D's output is not a logit but a raw
-score (or an energy); `r` and `f` then denote that raw output.
+For the Wasserstein, least-squares, hinge, EBGAN and RpGAN families D's output is not a logit of
+P(real) but a raw score (or an energy); `r` and `f` then denote that raw output.
 Stable forms use `log sigmoid(x) = -softplus(-x)` and `log(1 - sigmoid(x)) = -softplus(x)`.
+
+`Objective` binds one family's D and G losses with their options (margin, smoothed target) and says
+how D's output is logged and whether G's loss needs D's outputs on real rows (RpGAN's pairing);
+`objective(name, ...)` builds it. The model calls only the objective.
 
 The tutorial (Goodfellow 2016) writes `J(D)` and the generator costs with a factor 1/2; it is dropped
 everywhere here (a constant scale that the learning rate absorbs), so every loss below is on the same
