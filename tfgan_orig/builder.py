@@ -128,7 +128,8 @@ def load_gan_from_workdir(workdir, with_optimizers=False):
     gan = build_gan(config, None, train_images=None, num_steps_per_epoch=1)
     paths = workdir_lib.paths(workdir)
     ckpt = checkpoints_lib.TrainingCheckpoint(
-        gan, paths["checkpoints"], with_optimizers=with_optimizers
+        gan, paths["checkpoints"], with_optimizers=with_optimizers, read_only=True,
+        fingerprint=workdir_lib.run_fingerprint(config),  # checked against the checkpoint's own
     )
     path = ckpt.restore_latest(expect_partial=not with_optimizers)
     if path is None:

@@ -47,14 +47,13 @@ import tensorflow as tf
 from absl import logging
 
 from tfgan_orig import workdir as workdir_lib
+from tfgan_orig.distribute import is_chief, task_id  # the one definition of the chief
 
 __all__ = [
     "CheckpointError",
     "TrainingCheckpoint",
     "find_checkpoints",
     "read_fingerprint",
-    "is_chief",
-    "task_id",
 ]
 
 CHECKPOINT_NAME = "ckpt"
@@ -68,19 +67,6 @@ _DATA_RE = re.compile(rf"^{CHECKPOINT_NAME}-(\d+)\.data-(\d+)-of-(\d+)$")
 
 class CheckpointError(workdir_lib.WorkdirError):
     """The checkpoint directory or a checkpoint cannot be used; the message names the files."""
-
-
-def is_chief(strategy=None):
-    """True on the worker that writes summaries, samples, exports and real checkpoints."""
-    strategy = strategy or tf.distribute.get_strategy()
-    return bool(strategy.extended.should_checkpoint)
-
-
-def task_id(strategy=None):
-    """This worker's task index (0 without a cluster)."""
-    strategy = strategy or tf.distribute.get_strategy()
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return int(getattr(resolver, "task_id", 0) or 0) if resolver is not None else 0
 
 
 # ------------------------------------------------------------------------------------ the index
@@ -208,28 +194,34 @@ def write_index(directory, prefixes):
     workdir_lib.write_text("\n".join(lines) + "\n", os.path.join(directory, INDEX_FILE))
 
 
-def read_fingerprint(prefix):
+def read_fingerprint(prefix, reader=None):
     """The run fingerprint stored in checkpoint `prefix` (a dict), or None for a checkpoint
-    written before fingerprints existed."""
-    reader = tf.train.load_checkpoint(prefix)
+    written before fingerprints existed. Raises what TensorFlow raises for a damaged file."""
+    reader = reader or tf.train.load_checkpoint(prefix)
     if not reader.has_tensor(_FINGERPRINT_KEY):
         return None
     return json.loads(reader.get_tensor(_FINGERPRINT_KEY).decode("utf-8"))
 
 
-def check_fingerprint(prefix, fingerprint, config_name="the config"):
+def check_fingerprint(prefix, fingerprint, saved=None):
     """Raises `workdir.FingerprintMismatch` if checkpoint `prefix` was written by a run whose
-    defining fields differ from `fingerprint` (None: nothing to check)."""
+    defining fields differ from `fingerprint` (None: nothing to check).
+
+    Args:
+      prefix: the checkpoint.
+      fingerprint: `workdir.run_fingerprint(config)` of the config to compare with.
+      saved: the checkpoint's fingerprint if already read (else it is read from `prefix`).
+    """
     if fingerprint is None:
         return
-    saved = read_fingerprint(prefix)
-    if saved is None:
+    saved = read_fingerprint(prefix) if saved is None else saved
+    if not saved:
         logging.warning("Checkpoint %s has no run fingerprint (older version): not checked.", prefix)
         return
     differences = workdir_lib.fingerprint_differences(saved, fingerprint)
     if differences:
         raise workdir_lib.FingerprintMismatch(
-            f"Checkpoint {prefix} belongs to another run than {config_name} describes: "
+            f"Checkpoint {prefix} belongs to another run than the config describes: "
             + "; ".join(differences)
             + ". Use a new --workdir for a new run, or the checkpoint's values to continue it."
         )
@@ -369,11 +361,12 @@ class TrainingCheckpoint:
         for path in reversed(self.checkpoints()):
             try:
                 reader = tf.train.load_checkpoint(path)
-            except (tf.errors.OpError, ValueError) as e:
+                saved = read_fingerprint(path, reader)
+            except (tf.errors.OpError, ValueError, IndexError) as e:  # IndexError: truncated
                 logging.error("Checkpoint %s could not be opened (%s); trying an older one.", path, e)
                 last_error = e
                 continue
-            check_fingerprint(path, self.fingerprint)
+            check_fingerprint(path, self.fingerprint, saved or {})
             missing = self._missing_variables(reader)
             if missing:
                 raise CheckpointError(
@@ -395,8 +388,9 @@ class TrainingCheckpoint:
             )
             return path
         if last_error is not None:
-            raise ValueError(
-                f"No checkpoint in {self.directory} could be loaded. Last error: {last_error}"
+            first_line = (str(last_error).strip().splitlines() or [type(last_error).__name__])[0]
+            raise CheckpointError(
+                f"No checkpoint in {self.directory} could be loaded. Last error: {first_line}"
             ) from last_error
         return None
 

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_orig import checkpoints as checkpoints_lib
 from tfgan_orig import config as config_lib
 from tfgan_orig import data as data_lib
 from tfgan_orig import networks, optimizers
@@ -77,6 +78,10 @@ _PICTURE_OVERHEAD = 64 << 10  # one PNG + its TensorBoard copy, beyond the pixel
 
 class PreflightError(config_lib.ConfigError):
     """The run cannot start (or could not finish): bad option, workdir, disk space or data."""
+
+
+class ResumeMismatch(PreflightError, workdir_lib.FingerprintMismatch):
+    """The workdir's checkpoints are of another run than the config describes."""
 
 
 def _field(config, dotted, default=None):  # a saved config.json (a dict) may lack new fields
@@ -141,14 +146,37 @@ def _damaged_files(prefix):
 
 
 def check_resume(config, workdir):
-    """On resume: the config's model must match the checkpointed one; a damaged newest checkpoint
-    is reported by file name (training falls back to the previous one)."""
+    """On resume: the checkpoints must be of the run the config describes; a damaged newest
+    checkpoint is reported by file name (training falls back to the previous one).
+
+    The run fingerprint stored in the newest checkpoint is compared with the config's
+    (`workdir.FingerprintMismatch` names the differing fields), whatever `config.json` says;
+    checkpoints older than fingerprints are compared with `config.json`. A damaged checkpoint
+    index, or one naming files outside the checkpoint directory, is handled by
+    `checkpoints.find_checkpoints` (rebuilt from the files, or refused).
+    """
     paths = workdir_lib.paths(workdir)
-    state = tf.train.get_checkpoint_state(paths["checkpoints"]) if os.path.isdir(
-        paths["checkpoints"]) else None
-    if state is None or not state.model_checkpoint_path:
+    if not os.path.isdir(paths["checkpoints"]):
         return
-    if os.path.exists(paths["config"]):
+    prefixes, _ = checkpoints_lib.find_checkpoints(paths["checkpoints"])
+    if not prefixes:
+        return
+    newest = prefixes[-1]
+    damaged = _damaged_files(newest)
+    for prefix in reversed(prefixes):  # the newest that can be read holds the run's fingerprint
+        try:
+            fingerprint = checkpoints_lib.read_fingerprint(prefix)
+        except (tf.errors.OpError, ValueError, IndexError):  # damaged: see the older one
+            continue
+        if fingerprint is not None:
+            try:
+                checkpoints_lib.check_fingerprint(prefix, workdir_lib.run_fingerprint(config))
+            except workdir_lib.FingerprintMismatch as e:
+                raise ResumeMismatch(str(e)) from None
+        break
+    else:
+        fingerprint = None
+    if fingerprint is None and os.path.exists(paths["config"]):
         with open(paths["config"]) as f:
             saved = json.load(f)
         differences = []
@@ -164,10 +192,6 @@ def check_resume(config, workdir):
                 "describes (resume needs the same model):\n  - " + "\n  - ".join(differences)
                 + "\nUse a new --workdir, or the checkpoint's values."
             )
-    newest = state.model_checkpoint_path
-    if not os.path.isabs(newest):
-        newest = os.path.join(paths["checkpoints"], newest)
-    damaged = _damaged_files(newest)
     if damaged:
         message = (
             f"Checkpoint {newest} is damaged and will not be loaded: {damaged}. "
