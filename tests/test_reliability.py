@@ -6,10 +6,12 @@ checkpoint fallback library calls (test_resume.py), config typos and names (test
 test_config_validation.py), multi-worker kills (test_distributed.py).
 """
 
+import json
 import os
 import random
 import runpy
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -411,3 +413,166 @@ def test_data_shape_and_conditional_labels_are_checked():
         preflight.check_data(config, x, np.array([0, 10, 3, -1, 9, 10]))
     with pytest.raises(preflight.PreflightError, match="needs labels"):
         preflight.check_data(config, x, None)
+
+
+# ------------------------------------------------------------------------------------ lock
+def test_second_process_on_a_workdir_in_use_refuses_and_a_stale_lock_is_taken_over(tmp_path):
+    """Two training processes on one workdir used to both exit 0 with the index pointing at one
+    run's checkpoint and the other's config. Now the second refuses, naming the holder; after the
+    holder is SIGKILLed its lock is stale and the next run takes it over, saying whose it was."""
+    workdir = str(tmp_path / "run")
+    holder = subprocess.Popen(_cmd(workdir, ["--config.train.epochs=1000"]), cwd=REPO, env=_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = os.path.join(workdir, "lock")
+    try:
+        assert _wait_for(holder, lambda: _indexed(workdir)), "the first run did not start"
+        second = run_cli(workdir, ["--config.train.epochs=2"])
+        assert holder.poll() is None  # still training: the refusal came while it held the lock
+    finally:
+        _kill(holder)
+    assert second.returncode == 1, second.stderr[-3000:]
+    fatal = [line for line in second.stderr.splitlines() if line.startswith("FATAL")]
+    assert len(fatal) == 1 and "Traceback" not in second.stderr, second.stderr[-3000:]
+    assert f"Workdir {workdir} is in use by another training process" in fatal[0]
+    assert f"pid {holder.pid} on host {socket.gethostname()}, started " in fatal[0]
+    # The killed holder left its lock file; the next run takes it over and finishes.
+    assert json.load(open(lock))["pid"] == holder.pid
+    third = run_cli(workdir, ["--config.train.epochs=1"])
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert f"Taking over the stale lock {lock} of pid {holder.pid} on host" in third.stdout
+    assert not os.path.exists(lock)  # released at the end
+
+
+def test_lock_is_exclusive_within_and_across_objects(tmp_path):
+    from tfgan_orig import workdir as workdir_lib
+
+    first = workdir_lib.WorkdirLock(str(tmp_path)).acquire()
+    with pytest.raises(workdir_lib.WorkdirInUse, match=f"pid {os.getpid()} on host"):
+        workdir_lib.WorkdirLock(str(tmp_path)).acquire()
+    first.release()
+    with workdir_lib.WorkdirLock(str(tmp_path)) as again:
+        assert again.held and again.taken_over is None
+    assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------------ SIGTERM
+def _checkpoint_position(workdir):
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    reader = tf.train.load_checkpoint(path)
+    return (int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")),
+            int(reader.get_tensor("step_in_epoch/.ATTRIBUTES/VARIABLE_VALUE")))
+
+
+@pytest.mark.slow
+def test_sigterm_and_sigint_checkpoint_the_step_and_the_rerun_equals_uninterrupted(tmp_path):
+    """SIGTERM (preemption) and SIGINT (Ctrl-C) used to kill the run and lose the epoch in
+    progress without a word. Now each stops after the current step, writes a checkpoint that
+    records the step, says so and exits 143 / 130; the re-runs resume at that step and end with
+    the weights of an uninterrupted run (deterministic ops; data order is a pure function of
+    (seed, epoch))."""
+    # 250 steps per epoch: a signal landing exactly on an epoch's last step is unlikely (then the
+    # checkpoint is the epoch's own and the test still holds, checking less).
+    extra = ["--config.train.epochs=4", "--config.train.steps_per_epoch=250",
+             "--config.train.deterministic=True", "--config.seed=5"]
+    straight, stopped = str(tmp_path / "straight"), str(tmp_path / "stopped")
+    reference = subprocess.Popen(_cmd(straight, extra), cwd=REPO, env=_env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    rng = random.Random(7)
+    positions = []
+    for sig, after in ((signal.SIGTERM, 1), (signal.SIGINT, 3)):
+        proc = subprocess.Popen(_cmd(stopped, extra), cwd=REPO, env=_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert _wait_for(proc, lambda: max(_indexed(stopped), default=0) >= after), "no epoch end"
+        time.sleep(rng.uniform(0.05, 0.3))  # somewhere inside the next epoch
+        os.kill(proc.pid, sig)
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 128 + sig, (proc.returncode, err[-3000:])
+        assert "Traceback" not in err
+        epoch, step = _checkpoint_position(stopped)
+        positions.append((epoch, step))
+        assert f"Received {sig.name}: stopping after the current step" in out
+        newest = os.path.join(stopped, "checkpoints", f"ckpt-{epoch + (1 if step else 0)}")
+        where = f"in epoch {epoch + 1} after step {step}" if step else f"after epoch {epoch}"
+        assert f"Stopped by {sig.name} {where}: checkpoint {newest} written." in err
+        _assert_indexed_checkpoints_complete(stopped)
+    result = run_cli(stopped, extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    epoch, step = positions[-1]
+    if step:
+        assert f"(epoch {epoch}/4, step {step}/250 of the next)" in result.stdout
+    assert any(step for _, step in positions), f"no signal landed mid-epoch: {positions}"
+
+    assert reference.wait(timeout=600) == 0, reference.stderr.read()[-3000:]
+    path_a, state_a = checkpoint_state(straight)
+    path_b, state_b = checkpoint_state(stopped)
+    assert path_a.endswith("ckpt-4") and path_b.endswith("ckpt-4")
+    assert sorted(state_a) == sorted(state_b)
+    for name in state_a:
+        if name.startswith("save_counter"):  # counts saves (the interrupted runs saved more)
+            continue
+        np.testing.assert_array_equal(state_a[name], state_b[name], err_msg=name)
+    print(f"signals landed at (epoch, step): {positions}")
+
+
+# ------------------------------------------------------------------------------------ read-only
+@pytest.fixture
+def read_only_copy(tmp_path):
+    """A finished workdir and a read-only bind mount of it (skipped where mounting is refused)."""
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(tiny_config(epochs=1), workdir)
+    view = tmp_path / "ro"
+    view.mkdir()
+    done = subprocess.run(["mount", "--bind", workdir, str(view)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {done.stderr.strip()}")
+    try:
+        done = subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot remount read-only here: {done.stderr.strip()}")
+        yield workdir, str(view)
+    finally:
+        subprocess.run(["umount", str(view)], check=False)
+
+
+class _NoSampling:
+    """A stand-in GAN that fails if evaluation gets as far as drawing samples."""
+
+    restored_epoch = 1
+
+    def __getattr__(self, name):
+        raise AssertionError(f"evaluation computed something ({name}) before checking its output")
+
+
+def test_export_and_evaluate_on_a_read_only_workdir_fail_first_in_one_line(read_only_copy):
+    from tfgan_orig import evaluate, export
+    from tfgan_orig import workdir as workdir_lib
+
+    _, view = read_only_copy
+    with pytest.raises(workdir_lib.WorkdirError, match="not writable"):
+        evaluate.evaluate_workdir(view, metrics="modes", gan=_NoSampling())
+    with pytest.raises(workdir_lib.WorkdirError, match="export directory .* is not writable"):
+        export.export_from_workdir(view)
+    for module in ("evaluate", "export"):
+        result = subprocess.run(
+            [sys.executable, "-m", f"tfgan_orig.{module}", f"--workdir={view}"], cwd=REPO,
+            env=_env(), capture_output=True, text=True, timeout=600)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        lines = [line for line in result.stderr.splitlines() if "not writable" in line]
+        assert len(lines) == 1 and "Read-only file system" in lines[0], result.stderr[-3000:]
+
+
+def test_evaluate_and_export_of_an_incompatible_checkpoint_is_one_line(tmp_path):
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(tiny_config(epochs=1), workdir)
+    config_path = os.path.join(workdir, "config.json")
+    config = json.load(open(config_path))
+    config["model"]["d_units"] = 32  # another architecture than the checkpoint's
+    json.dump(config, open(config_path, "w"))
+    for module in ("evaluate", "export"):
+        result = subprocess.run(
+            [sys.executable, "-m", f"tfgan_orig.{module}", f"--workdir={workdir}"], cwd=REPO,
+            env=_env(), capture_output=True, text=True, timeout=600)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        lines = [line for line in result.stderr.splitlines() if "model.d_units" in line]
+        assert len(lines) == 1 and "checkpoint 16, config 32" in lines[0], result.stderr[-3000:]

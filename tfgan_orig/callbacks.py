@@ -25,6 +25,8 @@ checkpoint saving, a collective operation, runs on every worker (see `checkpoint
 """
 
 import os
+import signal
+import threading
 import time
 
 import keras
@@ -38,6 +40,8 @@ from tfgan_orig import workdir as workdir_lib
 __all__ = [
     "TrainingSummaries",
     "CheckpointEachEpoch",
+    "StopOnSignal",
+    "TrainingInterrupted",
     "TimeLimit",
     "flatten_hparams",
     "learning_rate",
@@ -223,19 +227,121 @@ class TrainingSummaries(keras.callbacks.Callback):
         logging.info("Epoch %d (step %d): samples in %s", epochs_done, step, path)
 
 
+class TrainingInterrupted(Exception):
+    """Training stopped on SIGTERM / SIGINT after writing a checkpoint; the same command resumes.
+
+    Attributes:
+      signum: the signal (`signal.SIGTERM` or `signal.SIGINT`).
+      checkpoint: the checkpoint written (None on non-chief workers).
+      exit_code: the conventional exit status, 128 + signum (143 for SIGTERM, 130 for SIGINT).
+    """
+
+    def __init__(self, signum, checkpoint, epoch, step_in_epoch):
+        self.signum = int(signum)
+        self.checkpoint = checkpoint
+        self.exit_code = 128 + self.signum
+        where = f"in epoch {epoch + 1} after step {step_in_epoch}" if step_in_epoch else (
+            f"after epoch {epoch}")
+        super().__init__(
+            f"Stopped by {signal.Signals(self.signum).name} {where}: checkpoint {checkpoint} "
+            "written. Run the same command again to resume from it."
+        )
+
+
+class StopOnSignal:
+    """Turns SIGTERM and SIGINT into a request to stop at the next step boundary (a context
+    manager; the previous handlers come back on exit).
+
+    SIGTERM is how Kubernetes, Slurm and cloud preemption stop a job, SIGINT is Ctrl-C. The first
+    one sets `signum` and prints what will happen; `CheckpointEachEpoch` then writes a checkpoint
+    after the step in progress and stops training. A second signal stops at once (the default
+    action). Outside the main thread (where Python cannot install handlers) it does nothing.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, enabled=True):
+        self.enabled = enabled
+        self.signum = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        del frame
+        if self.signum is not None:  # second signal: stop now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self.signum = signum
+        print(
+            f"Received {signal.Signals(signum).name}: stopping after the current step and writing "
+            "a checkpoint (send it again to stop at once, without one).",
+            flush=True,
+        )
+
+    def __enter__(self):
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+
 class CheckpointEachEpoch(keras.callbacks.Callback):
-    """Saves the full training state (`checkpoints.TrainingCheckpoint`) after every epoch.
+    """Saves the full training state (`checkpoints.TrainingCheckpoint`) after every epoch, and
+    after the current step when a `StopOnSignal` got a signal (then stops training).
 
     Runs on every worker: under MultiWorkerMirroredStrategy saving is collective, and the
     checkpoint object sends non-chief workers' copies to a temporary directory.
+
+    Args:
+      training_checkpoint: the `checkpoints.TrainingCheckpoint`.
+      steps_per_epoch: steps in a full epoch (to tell a cut-short epoch from a complete one).
+      stop: a `StopOnSignal`, or None.
+      first_step: steps of the first epoch already done before this `fit` (a resumed mid-epoch
+        checkpoint: `fit` then runs the rest of that epoch).
     """
 
-    def __init__(self, training_checkpoint):
+    def __init__(self, training_checkpoint, steps_per_epoch=None, stop=None, first_step=0):
         super().__init__()
         self.training_checkpoint = training_checkpoint
+        self.steps_per_epoch = steps_per_epoch
+        self.stop = stop
+        self.first_step = int(first_step)
+        self.interrupted = None  # TrainingInterrupted, once a signal stopped training
+        self._epoch = 0
+        self._done = 0
+        self._saved_mid_epoch = False
+
+    def _interrupt(self, epoch, step_in_epoch, path):
+        self.model.stop_training = True
+        self.interrupted = TrainingInterrupted(self.stop.signum, path, epoch, step_in_epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = int(epoch)
+        self._done = self.first_step
+        self._saved_mid_epoch = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        # `batch` is the 0-based index of the last step run (steps_per_execution may skip some).
+        self._done = self.first_step + int(batch) + 1
+        if self.stop is None or self.stop.signum is None or self.interrupted is not None:
+            return
+        if self.steps_per_epoch and self._done >= self.steps_per_epoch:
+            return  # the epoch is complete: on_epoch_end saves it and stops
+        path = self.training_checkpoint.save(self._epoch, step_in_epoch=self._done)
+        self._saved_mid_epoch = True
+        self._interrupt(self._epoch, self._done, path)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.training_checkpoint.save(int(epoch) + 1)
+        self.first_step = 0
+        if not self._saved_mid_epoch:
+            path = self.training_checkpoint.save(int(epoch) + 1)
+            if self.stop is not None and self.stop.signum is not None and self.interrupted is None:
+                self._interrupt(int(epoch) + 1, 0, path)
 
 
 class TimeLimit(keras.callbacks.Callback):

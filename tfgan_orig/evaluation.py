@@ -387,6 +387,9 @@ def evaluate_workdir(
     if metrics == "auto":
         metrics = "modes" if dataset in data_lib.MIXTURES else "parzen,fd,kid,pr,dc,cs"
     parse_metrics(metrics)  # fail on a typo before loading anything
+    output = output or workdir_lib.paths(workdir)["metrics"]
+    # metrics.json's folder must be writable before minutes of computing (a read-only workdir).
+    workdir_lib.check_writable(os.path.dirname(os.path.abspath(output)), "output directory")
     if samples == "train":
         gan = DatasetSampler(dataset, "train", data_dir)
     elif gan is None:
@@ -417,7 +420,6 @@ def evaluate_workdir(
             "seconds": round(time.perf_counter() - started, 1),
         }
     )
-    output = output or workdir_lib.paths(workdir)["metrics"]
     workdir_lib.write_json(record, output)
     record["output"] = output
     return record

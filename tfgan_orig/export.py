@@ -493,8 +493,9 @@ def export_from_workdir(workdir, export_dir=None, **kwargs):
 
     `export_dir` defaults to `<workdir>/export/generator`; `kwargs` go to `export_generator`.
     """
-    gan = builder.load_gan_from_workdir(workdir)
     export_dir = export_dir or workdir_lib.paths(workdir)["export"]
+    workdir_lib.check_writable(export_dir, "export directory")  # before restoring anything
+    gan = builder.load_gan_from_workdir(workdir)
     return export_generator(gan, export_dir, **kwargs)
 
 

@@ -77,11 +77,12 @@ def _load_training_data(config):
     return x, y
 
 
-def _callbacks(config, paths, ckpt, num_steps, chief):
+def _callbacks(config, paths, ckpt, num_steps, chief, stop, start_step):
     """The fit callbacks, in order: non-finite guard, summaries, evaluation, checkpoint, time limit.
 
     The guard runs before the epoch-end checkpoint (a NaN epoch is never saved), and evaluation
-    before it too (a checkpoint's epoch always has its metrics logged).
+    before it too (a checkpoint's epoch always has its metrics logged). The checkpoint callback
+    also writes the mid-epoch checkpoint when `stop` (a `StopOnSignal`) got SIGTERM/SIGINT.
     """
     info = data_lib.info(config.data.name)
     train = config.train
@@ -118,7 +119,9 @@ def _callbacks(config, paths, ckpt, num_steps, chief):
             value_range=image_range,
             data_dir=config.data.data_dir or None,
         ))
-    fit_callbacks.append(callbacks_lib.CheckpointEachEpoch(ckpt))
+    fit_callbacks.append(callbacks_lib.CheckpointEachEpoch(
+        ckpt, steps_per_epoch=num_steps, stop=stop, first_step=start_step
+    ))
     time_limit = None
     if train.time_limit_minutes > 0:
         time_limit = callbacks_lib.TimeLimit(train.time_limit_minutes)
@@ -139,16 +142,44 @@ def train_and_evaluate(config, workdir, strategy=None):
       `export` (SavedModel version path or None), `start_epoch` (0 if fresh), `epochs`,
       `stopped_at_epoch` (set when `train.time_limit_minutes` stopped training early),
       `steps_per_epoch`, `history` (per-epoch metrics of this invocation), `seconds`.
+
+    Raises:
+      tfgan_orig.config.ConfigError: an invalid config, workdir or disk (nothing written).
+      tfgan_orig.workdir.WorkdirError: the workdir is in use by another process
+        (`WorkdirInUse`), its checkpoints are another run's (`FingerprintMismatch`) or unusable.
+      tfgan_orig.callbacks.TrainingInterrupted: SIGTERM/SIGINT stopped training after a step; the
+        checkpoint it names holds that step, and the same call resumes there.
     """
     # 1. Check everything that can be checked before any work: the config, then workdir and disk.
     strategy = make_strategy(strategy)
     validate_config(config, num_replicas=strategy.num_replicas_in_sync)
-    preflight.check(config, workdir)
+    chief = distribute.is_chief(strategy)
+    # One training process per workdir (a multi-worker run locks once, from the chief). An
+    # existing workdir is locked before its checkpoints are read, a new one after the checks
+    # (which must fail before anything is written).
+    lock = workdir_lib.WorkdirLock(workdir) if chief else None
+    if lock is not None and os.path.isdir(workdir):
+        lock.acquire()
+    try:
+        preflight.check(config, workdir)
+        if lock is not None and not lock.held:
+            lock.acquire()
+        # SIGTERM/SIGINT: checkpoint after the current step, then stop. A multi-worker stop would
+        # need every worker to agree on the step: there the signals keep their default action.
+        multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        with callbacks_lib.StopOnSignal(enabled=not multi_worker) as stop:
+            return _train(config, workdir, strategy, chief, stop)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(config, workdir, strategy, chief, stop):
+    """`train_and_evaluate` once the checks passed and the workdir is locked."""
     # Before any layer is built: the dtype policy is read at layer construction.
     distribute.set_precision(config.train.precision)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
-    chief = distribute.is_chief(strategy)
     paths = workdir_lib.paths(workdir)
     if chief:
         for key in ("tensorboard", "checkpoints", "samples"):
@@ -161,10 +192,12 @@ def train_and_evaluate(config, workdir, strategy=None):
     epochs = config.train.epochs
     gan = build_gan(config, strategy, train_images=x, num_steps_per_epoch=num_steps)
     ckpt = checkpoints_lib.TrainingCheckpoint(
-        gan, paths["checkpoints"], max_to_keep=config.train.max_checkpoints, strategy=strategy
+        gan, paths["checkpoints"], max_to_keep=config.train.max_checkpoints, strategy=strategy,
+        fingerprint=workdir_lib.run_fingerprint(config),
     )
     restored = ckpt.restore_latest()
     start_epoch = ckpt.restored_epoch if restored else 0
+    start_step = ckpt.restored_step_in_epoch if restored else 0  # > 0: stopped mid-epoch
     if restored:
         # A lowered learning rate (after a divergence) must win over the checkpoint's.
         divergence.use_config_learning_rates(
@@ -174,42 +207,60 @@ def train_and_evaluate(config, workdir, strategy=None):
             "Resuming from checkpoint %s: %d of %d epochs done (step %d).",
             restored, start_epoch, epochs, int(gan.step_counter.numpy()),
         )
-        print(f"Resuming from {restored} (epoch {start_epoch}/{epochs}).", flush=True)
+        within = f", step {start_step}/{num_steps} of the next" if start_step else ""
+        print(f"Resuming from {restored} (epoch {start_epoch}/{epochs}{within}).", flush=True)
     else:
         logging.info("No checkpoint in %s: starting from scratch.", paths["checkpoints"])
 
     # 3. Train the remaining epochs.
-    fit_callbacks, time_limit = _callbacks(config, paths, ckpt, num_steps, chief)
+    fit_callbacks, time_limit = _callbacks(config, paths, ckpt, num_steps, chief, stop, start_step)
+    checkpointer = next(c for c in fit_callbacks if isinstance(c, callbacks_lib.CheckpointEachEpoch))
     history = {}
     started = time.perf_counter()
     if start_epoch < epochs:
         info = data_lib.info(config.data.name)
-        ds = data_lib.training_dataset(
-            x,
-            config.train.d_steps * config.train.batch_size,
-            num_steps,
-            config.seed,
-            start_epoch,
-            epochs,
-            value_range=value_range(config) if info.kind == "image" else None,
-            labels=y if gan.num_classes is not None else None,
-        )
-        with warnings.catch_warnings():
-            # Keras warns that shuffle=True is ignored for datasets; the order is ours, by design.
-            warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-            result = gan.fit(
-                ds,
-                epochs=epochs,
-                initial_epoch=start_epoch,
-                steps_per_epoch=num_steps,
-                callbacks=fit_callbacks,
-                verbose=config.train.verbose,
+        # A checkpoint written mid-epoch (SIGTERM) resumes at its step: one `fit` runs the rest of
+        # that epoch (the epoch's batches minus those done), another the epochs after it.
+        parts = [(start_epoch, epochs, num_steps, 0)]
+        if start_step:
+            parts = [(start_epoch, start_epoch + 1, num_steps - start_step, start_step)]
+            if start_epoch + 1 < epochs:
+                parts.append((start_epoch + 1, epochs, num_steps, 0))
+        for first, end, steps, skip in parts:
+            ds = data_lib.training_dataset(
+                x,
+                config.train.d_steps * config.train.batch_size,
+                num_steps,
+                config.seed,
+                first,
+                end,
+                value_range=value_range(config) if info.kind == "image" else None,
+                labels=y if gan.num_classes is not None else None,
             )
-        history = {k: [float(np.asarray(v).reshape(-1)[0]) for v in vals]
-                   for k, vals in result.history.items()}
+            with warnings.catch_warnings():
+                # Keras warns that shuffle=True is ignored for datasets; the order is ours.
+                warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+                result = gan.fit(
+                    ds.skip(skip),
+                    epochs=end,
+                    initial_epoch=first,
+                    steps_per_epoch=steps,
+                    callbacks=fit_callbacks,
+                    verbose=config.train.verbose,
+                )
+            for k, vals in result.history.items():
+                history.setdefault(k, []).extend(float(np.asarray(v).reshape(-1)[0]) for v in vals)
+            if gan.stop_training:  # time limit or signal
+                break
     else:
         print(f"Training already complete ({start_epoch}/{epochs} epochs): nothing to do.",
               flush=True)
+    if checkpointer.interrupted is not None:
+        logging.warning("%s", checkpointer.interrupted)
+        raise checkpointer.interrupted
+    if stop.signum is not None:  # a signal before training started or after it ended
+        raise callbacks_lib.TrainingInterrupted(
+            stop.signum, tf.train.latest_checkpoint(paths["checkpoints"]), ckpt.restored_epoch, 0)
     seconds = time.perf_counter() - started
 
     # 4. Export the generator (a new version only when this invocation trained).

@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 import time
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "write_json",
     "latest_export",
     "WorkdirError",
+    "check_writable",
     "WorkdirInUse",
     "FingerprintMismatch",
     "WorkdirLock",
@@ -120,6 +122,29 @@ class WorkdirError(ValueError):
     naming the files or the process; the command-line programs print it as a FATAL line."""
 
 
+def check_writable(path, what="directory"):
+    """Raises `WorkdirError` unless files can be created at `path` (a directory, created later if
+    missing: its nearest existing ancestor is probed with a file created and removed at once).
+
+    Run before any long work whose result goes there (export, evaluation).
+    """
+    path = os.path.abspath(path)
+    base = path
+    while not os.path.exists(base) and os.path.dirname(base) != base:
+        base = os.path.dirname(base)
+    if not os.path.isdir(base):
+        raise WorkdirError(f"The {what} {path} cannot be created: {base} is not a directory.")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tfgan-write-probe-", dir=base)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise WorkdirError(
+            f"The {what} {path} is not writable: cannot create a file in {base} "
+            f"({e.strerror or e})."
+        ) from e
+
+
 class WorkdirInUse(WorkdirError):
     """Another live process holds the workdir's lock."""
 
@@ -195,12 +220,19 @@ class WorkdirLock:
 
     def acquire(self):
         """Takes the lock (see the class doc); returns self."""
-        os.makedirs(self.workdir, exist_ok=True)
+        try:
+            os.makedirs(self.workdir, exist_ok=True)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644))
+        except OSError as e:
+            raise WorkdirError(
+                f"Workdir {self.workdir} is not writable: cannot create its lock file {self.path} "
+                f"({e.strerror or e})."
+            ) from e
         me = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime()),
-            "command": " ".join(sys.argv)[:500],
+            "command": " ".join(sys.argv)[:160],
         }
         for _ in range(20):  # retried only when a releasing holder removed the file meanwhile
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -251,6 +283,11 @@ class WorkdirLock:
             pass
         os.close(self._fd)  # closing drops the flock
         self._fd = None
+
+    @property
+    def held(self):
+        """Whether this object holds the lock now."""
+        return self._fd is not None
 
     def __enter__(self):
         return self.acquire()

@@ -18,9 +18,12 @@ next to `feature_network` (the network the feature metrics used, null if none), 
 (the groups computed), `seed` and `seconds`.
 """
 
+import sys
+
 from absl import app, flags
 
 from tfgan_orig import evaluation, metrics
+from tfgan_orig import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 
@@ -70,7 +73,18 @@ def main(argv):
         raise app.UsageError(
             "--workdir is required (or --samples=train --dataset=NAME --output=PATH)."
         )
-    record = evaluation.evaluate_workdir(
+    try:
+        record = _evaluate()
+    except (FileNotFoundError, workdir_lib.WorkdirError) as e:  # bad workdir or checkpoint
+        sys.exit(f"FATAL {e}")
+    source = "training set as samples" if FLAGS.samples == "train" else record["workdir"]
+    print(f"{record['dataset']}, {source} (epoch {record['epoch']}):")
+    print(evaluation.format_table(record))
+    print(f"Wrote {record['output']} ({record['seconds']} s).")
+
+
+def _evaluate():
+    return evaluation.evaluate_workdir(
         FLAGS.workdir,
         metrics=FLAGS.metrics,
         feature_network=FLAGS.feature_network,
@@ -82,10 +96,6 @@ def main(argv):
         samples=FLAGS.samples,
         dataset=FLAGS.dataset,
     )
-    source = "training set as samples" if FLAGS.samples == "train" else record["workdir"]
-    print(f"{record['dataset']}, {source} (epoch {record['epoch']}):")
-    print(evaluation.format_table(record))
-    print(f"Wrote {record['output']} ({record['seconds']} s).")
 
 
 def run():

@@ -15,7 +15,8 @@ from ml_collections import config_flags
 
 from tfgan_orig import config as config_lib
 from tfgan_orig import data as data_lib
-from tfgan_orig import distribute, divergence, train_lib
+from tfgan_orig import callbacks, distribute, divergence, train_lib
+from tfgan_orig import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 
@@ -52,6 +53,11 @@ def main(argv):
         sys.exit(f"FATAL {e}")
     except (data_lib.DataError, data_lib.DataNotFoundError) as e:  # names the file or directory
         sys.exit(f"FATAL {e}")
+    except workdir_lib.WorkdirError as e:  # in use, another run's checkpoints, a bad index
+        sys.exit(f"FATAL {e}")
+    except callbacks.TrainingInterrupted as e:  # SIGTERM/SIGINT: the step's checkpoint is written
+        print(str(e), file=sys.stderr, flush=True)
+        sys.exit(e.exit_code)  # 143 (SIGTERM) or 130 (SIGINT), as if killed by the signal
     lines = [
         "",
         f"Done: {result['stopped_at_epoch'] or result['epochs']} of {result['epochs']} epochs "
