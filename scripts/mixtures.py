@@ -4,14 +4,17 @@
                                      --seeds 0,1,2,3,4 --epochs 400
     python scripts/mixtures.py table --rows gan,pacgan2,pacgan4 --datasets ring8,grid25 \
                                      --seeds 0,1,2,3,4
+    python scripts/mixtures.py figure --rows gan,pacgan4,best --figure=docs/mixtures_samples.png
 
 `scripts/reproduce_mixtures.sh` is the usual entry point (it calls both). A row is a config:
 `gan` -> `configs/<dataset>.py`, any other name -> `configs/<dataset>_<row>.py` (`pacgan2`,
 `pacgan4`, `best`, ...). Each (dataset, row, seed) trains in `RUNS/<dataset>/<row>/seed<k>` with
 `python -m tfgan_orig.train` (resumes from the newest checkpoint when re-run: a larger `--epochs`
 continues a finished shorter run), then `python -m tfgan_orig.evaluate --metrics=modes` (2,500
-samples, the package's `evaluation.mode_coverage`), which writes `eval/metrics.json`. The wall and
-CPU seconds of every training invocation are appended to `wall_seconds.json` in the workdir.
+samples, the package's `evaluation.mode_coverage`), which writes `eval/metrics.json`; a run with a
+generator EMA (`model.ema_decay` > 0) is also evaluated on its EMA generator (same latent draws,
+`eval/metrics_ema.json`), and the table reports the EMA generator for it (the live one in the
+JSON). The wall and CPU seconds of every training invocation are appended to `wall_seconds.json` in the workdir.
 
 `table` writes `RUNS/table.md` and `RUNS/table.json`: per dataset and row, mean +- standard error
 over the seeds that have a result (sample standard deviation / sqrt(n)), the per-seed values, the
@@ -110,7 +113,28 @@ def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.ex
     _write_json(log, os.path.join(wd, "wall_seconds.json"))
     subprocess.run([python, "-m", "tfgan_orig.evaluate", f"--workdir={wd}", "--metrics=modes",
                     f"--seed={seed}"], cwd=REPO, check=True)
+    if (_read_json(os.path.join(wd, "config.json"), {}).get("model", {}).get("ema_decay") or 0) > 0:
+        subprocess.run([python, os.path.abspath(__file__), "evaluate-ema", f"--workdir={wd}",
+                        f"--seed={seed}"], cwd=REPO, check=True)
     return _read_json(metrics_path, {})
+
+
+def evaluate_ema(wd, seed, num=2500):
+    """Mode coverage of the generator EMA (`model.ema_decay` > 0) on the same 2,500 latent draws as
+    `tfgan_orig.evaluate` (same seed), written to `eval/metrics_ema.json`; no-op without EMA."""
+    from tfgan_orig import data, evaluation, train_lib
+
+    gan = train_lib.load_gan_from_workdir(wd)
+    if gan.ema_generator is None:
+        return None
+    name = train_lib.load_config(wd).data.name
+    modes, std = data.MIXTURES[name]
+    result = evaluation.mode_coverage(gan.generate(num, seed=seed, use_ema=True), modes(), std)
+    result.update(epoch=int(gan.restored_epoch), seed=seed, num_samples=num, generator="ema")
+    os.makedirs(os.path.join(wd, "eval"), exist_ok=True)
+    _write_json(result, os.path.join(wd, "eval", "metrics_ema.json"))
+    print(f"{wd} EMA generator: {result}")
+    return result
 
 
 # ------------------------------------------------------------------------------------ table
@@ -130,9 +154,13 @@ def summarize(runs, dataset, row, seeds, epochs):
     for s in seeds:
         wd = workdir(runs, dataset, row, s)
         m = _read_json(os.path.join(wd, "eval", "metrics.json"))
+        ema = _read_json(os.path.join(wd, "eval", "metrics_ema.json"))
+        if m and ema and ema.get("epoch") == m.get("epoch"):
+            m = dict(ema, live_generator={k: m.get(k) for k in (
+                "modes_captured", "high_quality_fraction", "reverse_kl")})
         if m:
-            per_seed[s] = {k: m.get(k) for k in ("epoch", "modes_captured",
-                                                 "high_quality_fraction", "reverse_kl")}
+            per_seed[s] = {k: m.get(k) for k in ("epoch", "modes_captured", "high_quality_fraction",
+                                                 "reverse_kl", "generator", "live_generator")}
         for seg in _read_json(os.path.join(wd, "wall_seconds.json"), []):
             wall += seg["seconds"]
             cpu += seg.get("cpu_seconds", 0.0)
@@ -181,7 +209,8 @@ def markdown(summaries):
                 f"{pub['modes_captured'][0]}±{pub['modes_captured'][1]} / "
                 f"{pub['high_quality_percent'][0]}±{pub['high_quality_percent'][1]} / "
                 f"{pub['reverse_kl'][0]:.2f}±{pub['reverse_kl'][1]:.2f}")
-            lines.append(f"| {s['row']} | {ep} | {n} | {_pm(s['modes_captured'], 1)} | "
+            ema = any(v.get("generator") == "ema" for v in s["per_seed"].values())
+            lines.append(f"| {s['row']}{' (EMA G)' if ema else ''} | {ep} | {n} | {_pm(s['modes_captured'], 1)} | "
                          f"{_pm(s['high_quality_fraction'], 1)} | {_pm(s['reverse_kl'], 2)} | "
                          f"{wall} | {pubs} |")
         lines.append("")
@@ -190,9 +219,59 @@ def markdown(summaries):
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------------------------ figure
+def figure(runs, datasets, rows, seed, path, labels=None):
+    """One scatter per (dataset, row): 2,500 samples of seed `seed`'s final generator (the EMA one
+    when the run has it) over the modes, with its mode-coverage numbers in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from tfgan_orig import data, evaluation, train_lib
+
+    fig = Figure(figsize=(3.2 * len(rows), 3.4 * len(datasets)), dpi=100)
+    for i, dataset in enumerate(datasets):
+        modes, std = data.MIXTURES[dataset]
+        centres = modes()
+        for j, row in enumerate(rows):
+            ax = fig.add_subplot(len(datasets), len(rows), i * len(rows) + j + 1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect("equal")
+            lim = float(abs(centres).max()) * 1.35
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            label = (labels or {}).get(row, row)
+            wd = workdir(runs, dataset, row, seed)
+            try:
+                gan = train_lib.load_gan_from_workdir(wd)
+            except FileNotFoundError:
+                ax.set_title(f"{dataset} {label}: no run", fontsize=9)
+                continue
+            use_ema = gan.ema_generator is not None
+            x = gan.generate(2500, seed=seed, use_ema=use_ema)
+            r = evaluation.mode_coverage(x, centres, std)
+            ax.scatter(x[:, 0], x[:, 1], s=1.5, c="tab:blue", alpha=0.4)
+            ax.scatter(centres[:, 0], centres[:, 1], s=25, c="tab:red", marker="x")
+            ax.set_title(
+                f"{dataset} {label}{' (EMA)' if use_ema else ''}, {gan.restored_epoch} ep.\n"
+                f"{r['modes_captured']}/{len(centres)} modes, "
+                f"{100 * r['high_quality_fraction']:.1f}% HQ, KL {r['reverse_kl']:.2f}",
+                fontsize=9,
+            )
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"wrote {path}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("command", choices=["run", "table", "all"])
+    p.add_argument("command", choices=["run", "table", "all", "evaluate-ema", "figure"])
+    p.add_argument("--figure", default="docs/mixtures_samples.png", help="figure: output PNG")
+    p.add_argument("--figure-seed", type=int, default=0, help="figure: which seed's run to plot")
+    p.add_argument("--workdir", help="evaluate-ema: the training workdir")
+    p.add_argument("--seed", type=int, default=0, help="evaluate-ema: latent seed")
     p.add_argument("--rows", default="gan,pacgan2,pacgan4")
     p.add_argument("--datasets", default="ring8,grid25")
     p.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9")
@@ -202,8 +281,15 @@ def main():
                    help="the configs' own speed settings instead of XLA + 50 steps/execution")
     p.add_argument("--python", default=sys.executable)
     p.add_argument("--output", default=None, help="table basename (default RUNS/table)")
-    p.add_argument("extra", nargs="*", help="more --config.X=Y overrides for every run")
-    args = p.parse_args()
+    args, extra = p.parse_known_args()  # the rest: --config.X=Y overrides for every run
+    extra = [e for e in extra if e != "--"]
+    bad = [e for e in extra if not e.startswith("--config.")]
+    if bad:
+        p.error(f"unrecognized arguments (only --config.X=Y overrides pass through): {bad}")
+    args.extra = extra
+    if args.command == "evaluate-ema":
+        evaluate_ema(args.workdir, args.seed)
+        return
     rows = [r for r in args.rows.split(",") if r]
     datasets = [d for d in args.datasets.split(",") if d]
     seeds = [int(s) for s in args.seeds.split(",") if s != ""]
@@ -211,6 +297,9 @@ def main():
         for r in rows:
             if not os.path.exists(os.path.join(REPO, config_path(d, r))):
                 raise SystemExit(f"no config {config_path(d, r)} for row {r!r} on {d!r}")
+    if args.command == "figure":
+        figure(args.runs, datasets, rows, args.figure_seed, args.figure)
+        return
     if args.command in ("run", "all"):
         for d in datasets:  # seed-major: every row gets its first seeds early
             for s in seeds:

@@ -30,4 +30,4 @@ fast=()
 if [ "$FAST" = 0 ]; then fast=(--no-fast); fi
 "$PYTHON" scripts/mixtures.py all --rows="$(csv $ROWS)" --datasets="$(csv $DATASETS)" \
   --seeds="$(csv $SEEDS)" --epochs="$EPOCHS" --runs="$RUNS" --python="$PYTHON" \
-  ${fast[@]+"${fast[@]}"} -- "$@"
+  ${fast[@]+"${fast[@]}"} "$@"
