@@ -386,6 +386,8 @@ class TrainingCheckpoint:
             self.step_in_epoch.assign(
                 int(reader.get_tensor(_STEP_KEY)) if reader.has_tensor(_STEP_KEY) else 0
             )
+            # The saving object counts saves on (its counter is part of the state compared).
+            self._saved.save_counter.assign(self.checkpoint.save_counter)
             return path
         if last_error is not None:
             first_line = (str(last_error).strip().splitlines() or [type(last_error).__name__])[0]
