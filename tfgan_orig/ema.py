@@ -3,12 +3,19 @@
 `w_ema <- d w_ema + (1 - d) w` for every trainable weight after each generator update; the
 non-trainable weights (e.g. batch-norm statistics) are copied. Averaged generators give smoother,
 often better samples than the last iterate (Yazici et al. 2019; Karras et al. 2018).
+
+Copied batch-norm statistics belong to the *live* generator's weights, not to the averaged ones: an
+averaged generator with batch norm normalizes with the wrong mean and variance at inference.
+`standing_statistics` recomputes them from the averaged generator's own activations ("standing
+statistics", Brock et al. 2019, BigGAN); call it before sampling or exporting the EMA generator.
+Measured on PacGAN's ring8 (batch-norm G, 5 epochs, docs/mixtures.md): EMA G with copied
+statistics 21.6% high-quality samples, with standing statistics 80.2% (live G: 42.0%).
 """
 
 import keras
 import tensorflow as tf
 
-__all__ = ["clone", "update"]
+__all__ = ["clone", "update", "standing_statistics"]
 
 
 def clone(model):
@@ -26,3 +33,39 @@ def update(ema_model, model, decay):
             e.assign(decay * e + (1.0 - decay) * tf.cast(w, e.dtype))
         else:
             e.assign(w)
+
+
+def standing_statistics(model, inputs):
+    """Sets every batch-norm layer's moving mean and variance to its batch statistics on `inputs`.
+
+    One forward pass of `model` on `inputs` with batch statistics, layer by layer (each layer
+    normalizes with the statistics of its own input, as in training), whose means and variances
+    replace the moving averages (momentum 0 for that pass). Afterwards `model(x, training=False)`
+    normalizes with the statistics of `model`'s own activations on the distribution of `inputs`
+    (BigGAN's standing statistics, Brock et al. 2019). Other layers and weights are untouched;
+    layers' `trainable` and `momentum` are restored.
+
+    Args:
+      model: a Keras model (e.g. the EMA generator; it may be non-trainable).
+      inputs: a batch large enough for stable statistics (e.g. 10,000 latent vectors).
+
+    Returns:
+      The number of batch-norm layers updated.
+    """
+    layers = [
+        layer for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    saved = [(layer.trainable, layer.momentum) for layer in layers]
+    try:
+        for layer in layers:
+            # Keras runs a non-trainable BatchNormalization in inference mode even when
+            # training=True; momentum 0 makes the moving averages the batch statistics.
+            layer.trainable = True
+            layer.momentum = 0.0
+        model(inputs, training=True)
+    finally:
+        for layer, (trainable, momentum) in zip(layers, saved):
+            layer.trainable = trainable
+            layer.momentum = momentum
+    return len(layers)
