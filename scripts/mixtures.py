@@ -13,7 +13,7 @@
 continues a finished shorter run), then `python -m tfgan_orig.evaluate --metrics=modes` (2,500
 samples, the package's `evaluation.mode_coverage`), which writes `eval/metrics.json`; a run with a
 generator EMA (`model.ema_decay` > 0) is also evaluated on its EMA generator (same latent draws,
-`eval/metrics_ema.json`), and the table reports the EMA generator for it (the live one in the
+standing batch-norm statistics, `eval/metrics_ema.json`), and the table reports the EMA generator for it (the live one in the
 JSON). The wall and CPU seconds of every training invocation are appended to `wall_seconds.json` in the workdir.
 
 `table` writes `RUNS/table.md` and `RUNS/table.json`: per dataset and row, mean +- standard error
@@ -119,9 +119,23 @@ def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.ex
     return _read_json(metrics_path, {})
 
 
+STANDING_DRAWS = 10000  # latent draws for the EMA generator's standing batch-norm statistics
+
+
+def ema_generator_ready(gan, seed):
+    """The restored GAN's EMA generator with standing batch-norm statistics (`ema.standing_statistics`
+    on 10,000 latent draws of seed `seed + 1`): the copied live statistics do not fit the averaged
+    weights. Returns the number of batch-norm layers updated."""
+    from tfgan_orig import ema
+
+    return ema.standing_statistics(gan.ema_generator, gan.sample_latent(STANDING_DRAWS, seed + 1))
+
+
 def evaluate_ema(wd, seed, num=2500):
     """Mode coverage of the generator EMA (`model.ema_decay` > 0) on the same 2,500 latent draws as
-    `tfgan_orig.evaluate` (same seed), written to `eval/metrics_ema.json`; no-op without EMA."""
+    `tfgan_orig.evaluate` (same seed), with standing batch-norm statistics (`ema_generator_ready`),
+    written to `eval/metrics_ema.json` (also the EMA generator with the copied statistics, as
+    `copied_statistics`); no-op without EMA."""
     from tfgan_orig import data, evaluation, train_lib
 
     gan = train_lib.load_gan_from_workdir(wd)
@@ -129,8 +143,12 @@ def evaluate_ema(wd, seed, num=2500):
         return None
     name = train_lib.load_config(wd).data.name
     modes, std = data.MIXTURES[name]
+    copied = evaluation.mode_coverage(gan.generate(num, seed=seed, use_ema=True), modes(), std)
+    ema_generator_ready(gan, seed)
     result = evaluation.mode_coverage(gan.generate(num, seed=seed, use_ema=True), modes(), std)
-    result.update(epoch=int(gan.restored_epoch), seed=seed, num_samples=num, generator="ema")
+    result.update(epoch=int(gan.restored_epoch), seed=seed, num_samples=num, generator="ema",
+                  copied_statistics={k: copied[k] for k in (
+                      "modes_captured", "high_quality_fraction", "reverse_kl")})
     os.makedirs(os.path.join(wd, "eval"), exist_ok=True)
     _write_json(result, os.path.join(wd, "eval", "metrics_ema.json"))
     print(f"{wd} EMA generator: {result}")
@@ -250,6 +268,8 @@ def figure(runs, datasets, rows, seed, path, labels=None):
                 ax.set_title(f"{dataset} {label}: no run", fontsize=9)
                 continue
             use_ema = gan.ema_generator is not None
+            if use_ema:
+                ema_generator_ready(gan, seed)
             x = gan.generate(2500, seed=seed, use_ema=use_ema)
             r = evaluation.mode_coverage(x, centres, std)
             ax.scatter(x[:, 0], x[:, 1], s=1.5, c="tab:blue", alpha=0.4)
