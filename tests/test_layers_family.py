@@ -171,3 +171,31 @@ def test_ebgan_discriminator_returns_a_nonnegative_energy():
         d = networks.ebgan_discriminator(shape, base_filters=4, hidden_units=(8,), code_dim=4)
         energy = d(RNG.normal(size=(3,) + shape).astype(np.float32)).numpy()
         assert energy.shape == (3, 1) and np.all(energy >= 0.0)
+
+
+def test_minibatch_discrimination_compares_with_every_replicas_examples():
+    """Under 2 replicas each example's o(x_i) sums over the global minibatch, as on one device,
+    and the gradient reaching T is the one device's."""
+    from conftest import mirrored_strategy
+
+    strategy = mirrored_strategy()
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    with strategy.scope():
+        layer = layers.MinibatchDiscrimination(3, 2, kernel_initializer=keras.initializers.GlorotUniform(1))
+        layer.build((None, 4))
+    weights = np.random.default_rng(1).normal(size=(6, 7)).astype(np.float32)
+
+    def step(rows, w_rows):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(rows) * w_rows)
+        return layer(rows), tape.gradient(loss, layer.kernel.value)
+
+    one_out, one_grad = step(tf.constant(x), tf.constant(weights))
+    dist = strategy.experimental_distribute_values_from_function(
+        lambda ctx: (x[3 * ctx.replica_id_in_sync_group:][:3],
+                     weights[3 * ctx.replica_id_in_sync_group:][:3]))
+    out, grads = strategy.run(step, args=dist)
+    np.testing.assert_allclose(np.concatenate([v.numpy() for v in out.values]), one_out.numpy(), rtol=1e-5)
+    grad_sum = strategy.reduce(tf.distribute.ReduceOp.SUM, grads, axis=None)
+    np.testing.assert_allclose(grad_sum.numpy(), one_grad.numpy(), rtol=1e-4, atol=1e-6)
+    assert layers.MinibatchDiscrimination.from_config(layer.get_config()).synchronized

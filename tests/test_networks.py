@@ -25,7 +25,17 @@ def _mixture_nets():
     return g, d, 2, np.random.default_rng(3).normal(size=(32, 2))
 
 
-NETS = {"dcgan": _dcgan_nets, "mixture": _mixture_nets}
+def _dcgan_minibatch_nets():
+    """DCGAN D with minibatch discrimination: each example's features depend on the others."""
+    g, _, latent_dim, x = _dcgan_nets()
+    d = networks.dcgan_discriminator(
+        input_shape=IMAGE, base_filters=4, seed=2, minibatch_discrimination=True,
+        minibatch_kernels=6, minibatch_kernel_dim=3,
+    )
+    return g, d, latent_dim, x
+
+
+NETS = {"dcgan": _dcgan_nets, "mixture": _mixture_nets, "dcgan_minibatch": _dcgan_minibatch_nets}
 
 
 def _fit(strategy, nets, d_steps=1):
@@ -52,7 +62,9 @@ def test_package_networks_use_synchronized_batch_norm(nets):
     assert all(bn.synchronized for bn in bns), [bn.name for bn in bns if not bn.synchronized]
 
 
-@pytest.mark.parametrize("nets,d_steps", [("dcgan", 1), ("dcgan", 2), ("mixture", 1)])
+@pytest.mark.parametrize(
+    "nets,d_steps", [("dcgan", 1), ("dcgan", 2), ("mixture", 1), ("dcgan_minibatch", 1)]
+)
 def test_batch_norm_nets_one_vs_two_replicas_same_weights_and_moving_statistics(nets, d_steps):
     """Batch statistics over the global batch: 2 replicas train exactly as 1 device, and every
     replica holds the same moving statistics (reads take replica 0's)."""

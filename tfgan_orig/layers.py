@@ -287,16 +287,26 @@ class MinibatchDiscrimination(keras.layers.Layer):
     `[batch, A + B]`: each example's output depends on the *other* examples of the minibatch,
     which lets D detect a generator whose samples are too alike (mode collapse).
 
-    The sum runs over the examples the layer sees: under `tf.distribute` data parallelism that is
-    the replica's share of the minibatch.
+    With `synchronized=True` (the default) the sum runs over the whole global minibatch: under
+    `tf.distribute` data parallelism each replica all-gathers the other replicas' `M_j` (the
+    gradient flows back to them through the all-gather), so R replicas compute what one device
+    computes. With `synchronized=False` it runs over the replica's share only.
 
     Args:
       num_kernels: B.
       kernel_dim: C.
       kernel_initializer: for T.
+      synchronized: compare with the examples of every replica (True) or of this one (False).
     """
 
-    def __init__(self, num_kernels=50, kernel_dim=5, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        num_kernels=50,
+        kernel_dim=5,
+        kernel_initializer="glorot_uniform",
+        synchronized=True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if int(num_kernels) < 1 or int(kernel_dim) < 1:
             raise ValueError(
@@ -306,6 +316,7 @@ class MinibatchDiscrimination(keras.layers.Layer):
         self.num_kernels = int(num_kernels)
         self.kernel_dim = int(kernel_dim)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.synchronized = bool(synchronized)
 
     def build(self, input_shape):
         if len(input_shape) != 2:
@@ -321,8 +332,12 @@ class MinibatchDiscrimination(keras.layers.Layer):
     def call(self, inputs):
         m = keras.ops.matmul(inputs, self.kernel)
         m = keras.ops.reshape(m, (-1, self.num_kernels, self.kernel_dim))
-        diff = keras.ops.expand_dims(m, 0) - keras.ops.expand_dims(m, 1)  # [n, n, B, C]
-        c = keras.ops.exp(-keras.ops.sum(keras.ops.abs(diff), axis=-1))  # [n, n, B]
+        others = m
+        ctx = tf.distribute.get_replica_context()
+        if self.synchronized and ctx is not None and ctx.num_replicas_in_sync > 1:
+            others = ctx.all_gather(m, axis=0)  # every replica's rows, in replica order
+        diff = keras.ops.expand_dims(m, 1) - keras.ops.expand_dims(others, 0)  # [n, N, B, C]
+        c = keras.ops.exp(-keras.ops.sum(keras.ops.abs(diff), axis=-1))  # [n, N, B]
         o = keras.ops.sum(c, axis=1) - 1.0  # drop j == i, where c = exp(0) = 1
         return keras.ops.concatenate([inputs, keras.ops.cast(o, inputs.dtype)], axis=-1)
 
@@ -335,6 +350,7 @@ class MinibatchDiscrimination(keras.layers.Layer):
             num_kernels=self.num_kernels,
             kernel_dim=self.kernel_dim,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            synchronized=self.synchronized,
         )
         return config
 
