@@ -97,8 +97,8 @@ def test_relative_links_and_anchors_resolve(doc):
 _PATH_IN_TICKS = re.compile(
     r"`((?:configs|scripts|tests|tfgan_orig|benchmarks|docs|export)/[\w./-]+\.(?:py|sh|md|png|json|config))`"
 )
-# Tests named as `tests/test_x.py::test_name`.
-_TEST_REF = re.compile(r"(tests/test_\w+\.py)::(test_\w+)")
+# Tests named as `tests/test_x.py::test_name` (or `test_x.py::test_name`).
+_TEST_REF = re.compile(r"(?:tests/)?(test_\w+\.py)::(test_\w+)")
 
 
 @pytest.mark.parametrize("doc", _docs())
@@ -107,9 +107,20 @@ def test_files_and_tests_named_in_the_docs_exist(doc):
     missing = [p for p in sorted(set(_PATH_IN_TICKS.findall(text)))
                if not os.path.exists(os.path.join(ROOT, p))]
     for path, name in sorted(set(_TEST_REF.findall(text))):
-        full = os.path.join(ROOT, path)
+        full = os.path.join(ROOT, "tests", path)
         if not os.path.exists(full) or not re.search(
             rf"^\s*def {name}\(", open(full, encoding="utf-8").read(), flags=re.M
         ):
-            missing.append(f"{path}::{name}")
+            missing.append(f"tests/{path}::{name}")
+    # Bare names: `test_name` (a test anywhere in tests/) and `test_x.py` (a test file).
+    all_tests = "\n".join(
+        open(os.path.join(ROOT, "tests", f), encoding="utf-8").read()
+        for f in os.listdir(os.path.join(ROOT, "tests")) if f.endswith(".py")
+    )
+    for name in sorted(set(re.findall(r"`(test_\w+)(?:\[[^\]`]*\])?`", text))):
+        if not re.search(rf"^\s*def {name}\(", all_tests, flags=re.M):
+            missing.append(name)
+    for name in sorted(set(re.findall(r"`(?:tests/)?(test_\w+\.py)`", text))):
+        if not os.path.exists(os.path.join(ROOT, "tests", name)):
+            missing.append(f"tests/{name}")
     assert not missing, f"{doc} names what does not exist:\n" + "\n".join(missing)
