@@ -6,7 +6,7 @@ Run (demo.sh adds `--config.train.time_limit_minutes=7`):
 
 Same as configs/fashion_mnist_mlp.py (G 100-1200-1200-784 sigmoid, D maxout 240x5 x2 with
 dropout, the paper's SGD: lr 0.1 decayed per step, momentum 0.5 -> 0.7, batch 100, k = 1, uniform
-noise), plus XLA compilation of the train step (single device; ~20-30% faster on an idle CPU, docs/performance.md).
+noise; D's loss with the authors' 1/2, so lr 0.1 takes their D and G steps), plus XLA compilation of the train step (single device; ~20-30% faster on an idle CPU, docs/performance.md).
 An "epoch" here is capped at 200 steps (a third of Fashion-MNIST, a fresh shuffle each time) so that
 pictures, checkpoints and the time limit's epoch-end checks come every ~10 s on an idle machine
 (a minute or two on a loaded one) instead of after a full pass; 60 of them = 20 passes. (The paper

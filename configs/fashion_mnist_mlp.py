@@ -8,6 +8,7 @@ automatically), or tfds online. All 60,000 training images (600 steps of 100 per
 Time here (2 CPU cores shared with other jobs): see docs/training.md for the measured seconds per
 epoch; 300 epochs take hours. The paper's SGD (lr 0.1, tiny init) needs many epochs before samples
 look like garments; configs/fashion_mnist_demo.py is the fast, Adam-trained version used by demo.sh.
+Step sizes as the authors' (configs/mnist_mlp.py): D's loss carries their 1/2, both lr 0.1.
 """
 
 from tfgan_orig import config as config_lib

@@ -17,6 +17,9 @@ What matches the authors' `mnist.yaml`:
   dropout keeping 0.8 of the inputs and 0.5 of the hidden units, the same dropped-out D in G's loss;
 - SGD with momentum, batch 100, lr 0.1 divided by 1.000004 after every batch (floor 1e-6), momentum
   0.5 rising linearly to 0.7 between epochs 1 and 250; k = 1 D step per G step;
+- the step sizes: D descends the authors' `d_obj = 0.5 (CE(1, D(x)) + CE(0, D(G(z))))` (the 1/2 is
+  in `losses.minimax_discriminator_loss`) and G their `g_obj = CE(1, D(G(z)))`, both at lr 0.1, so
+  every D and G update is the authors' (tests/test_correctness.py checks one step by hand);
 - training data: the first 50,000 MNIST training images (the rest is the authors' validation set).
 
 Differences (Keras/this package vs pylearn2):

@@ -201,3 +201,43 @@ def test_one_vs_two_replicas_same_weights_with_regularizers(sizes):
     _assert_same(one, two, h1, h2, names=("d_loss", "g_loss", "d_reg", "g_reg"))
     diff = max(np.abs(a.numpy() - b.numpy()).max() for a, b in zip(one.weights, plain.weights))
     assert diff > 1e-3  # the regularizers did change training
+
+
+# ------------------------------------------------------------------ the paper recipe's step sizes
+@pytest.mark.parametrize("config_file", ["mnist_mlp.py", "fashion_mnist_mlp.py", "fashion_mnist_demo.py"])
+def test_paper_configs_take_the_authors_d_and_g_steps(config_file):
+    """One step of the paper configs' optimizers and loss on a tiny fixed net equals the authors'
+    update (goodfeli/adversarial, `AdversaryCost2`, pylearn2 SGD at lr 0.1, momentum buffer 0):
+    `d_obj = 0.5 (mean CE(1, D(x)) + mean CE(0, D(G(z))))`, `g_obj = mean CE(1, D(G(z)))`."""
+    import os
+    import runpy
+
+    from tfgan_orig import optimizers
+
+    config = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "configs", config_file))["get_config"]()
+    opt, lr = config.optimizer, 0.1
+    assert (opt.name, opt.d_learning_rate, opt.g_learning_rate, config.train.d_steps) == ("paper_sgd", lr, lr, 1)
+    gan = linear_gan(loss=config.loss.name)
+    gan.compile(
+        optimizers.build(opt, opt.d_learning_rate, 10, "d_optimizer", updates_per_step=1),
+        optimizers.build(opt, opt.g_learning_rate, 10, "g_optimizer"),
+        loss=config.loss.name,
+        label_smoothing=config.loss.label_smoothing,
+    )
+    x = X[:4].astype(np.float64)
+    gan.fit(X[:4], batch_size=4, epochs=1, verbose=0)
+
+    def sig(t):
+        return 1.0 / (1.0 + np.exp(-t))
+
+    w0, b0 = W0.astype(np.float64), B0.astype(np.float64)
+    r, f = (x @ w0)[:, 0], float(b0 @ w0[:, 0])  # c = 0; every fake is the constant b
+    # d/dlogit CE(1, sigmoid(l)) = -(1 - sigmoid(l)); d/dlogit CE(0, sigmoid(l)) = sigmoid(l).
+    grad_w = 0.5 * ((-(1 - sig(r))[:, None] * x).mean(0) + sig(f) * b0)
+    grad_c = 0.5 * (np.mean(-(1 - sig(r))) + sig(f))
+    w1, c1 = w0[:, 0] - lr * grad_w, -lr * grad_c
+    np.testing.assert_allclose(_d_kernel(gan)[:, 0], w1, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(gan.discriminator.layers[0].bias.numpy(), [c1], rtol=1e-5, atol=1e-7)
+    f1 = float(w1 @ b0 + c1)
+    b1 = b0 - lr * (-(1 - sig(f1)) * w1)  # G's step against the updated D
+    np.testing.assert_allclose(gan.generator.layers[0].bias.numpy(), b1, rtol=1e-5, atol=1e-7)

@@ -140,8 +140,8 @@ def test_unrolled_generator_gradient_matches_a_direct_computation_for_k1():
         fake = a * z[:, 0]
         with tf.GradientTape() as inner:
             inner.watch([w, b])
-            l_d = tf.reduce_mean(
-                tf.nn.softplus(-(w * real[:, 0] + b)) + tf.nn.softplus(w * fake + b)
+            l_d = tf.reduce_mean(  # the cross-entropy J(D) with its 1/2 (losses.py)
+                0.5 * (tf.nn.softplus(-(w * real[:, 0] + b)) + tf.nn.softplus(w * fake + b))
             )
         gw, gb = inner.gradient(l_d, [w, b])
         w1, b1 = w - lr * gw, b - lr * gb

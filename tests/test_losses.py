@@ -17,18 +17,19 @@ def _sig(x):
 
 
 def test_discriminator_loss_matches_cross_entropy_by_hand():
-    expected = [-math.log(_sig(r)) - math.log(1.0 - _sig(f)) for r, f in zip(REAL, FAKE)]
+    # The tutorial's J(D) and the authors' d_obj: 1/2 of the cross-entropies of the pair.
+    expected = [0.5 * (-math.log(_sig(r)) - math.log(1.0 - _sig(f))) for r, f in zip(REAL, FAKE)]
     got = losses.minimax_discriminator_loss(REAL, FAKE).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-6)
-    # At D = 1/2 everywhere the loss is log 4 per example (the paper's -V = log 4 at the optimum).
-    np.testing.assert_allclose(losses.minimax_discriminator_loss([0.0], [0.0]), [math.log(4.0)], rtol=1e-6)
+    # At D = 1/2 everywhere the loss is log 2 per pair (-V / 2, the paper's -V = log 4 at the optimum).
+    np.testing.assert_allclose(losses.minimax_discriminator_loss([0.0], [0.0]), [math.log(2.0)], rtol=1e-6)
 
 
 def test_label_smoothing_changes_only_the_real_term():
     t = 0.9
     got = losses.minimax_discriminator_loss(REAL, FAKE, real_target=t).numpy()
     expected = [
-        -t * math.log(_sig(r)) - (1 - t) * math.log(1 - _sig(r)) - math.log(1 - _sig(f))
+        0.5 * (-t * math.log(_sig(r)) - (1 - t) * math.log(1 - _sig(r)) - math.log(1 - _sig(f)))
         for r, f in zip(REAL, FAKE)
     ]
     np.testing.assert_allclose(got, expected, rtol=1e-6)
@@ -36,8 +37,8 @@ def test_label_smoothing_changes_only_the_real_term():
     fake_only_smoothed = losses.minimax_discriminator_loss(
         np.zeros(4, np.float32) + 50.0, FAKE, real_target=t
     )
-    # With a confident real logit the difference is exactly the smoothing penalty (1-t)*softplus(50).
-    np.testing.assert_allclose(fake_only_smoothed - fake_only, (1 - t) * 50.0, rtol=1e-5)
+    # With a confident real logit the difference is exactly the smoothing penalty (1-t)*softplus(50)/2.
+    np.testing.assert_allclose(fake_only_smoothed - fake_only, 0.5 * (1 - t) * 50.0, rtol=1e-5)
 
 
 def test_generator_losses_golden():

@@ -84,7 +84,7 @@ def test_label_smoothing_changes_only_the_real_targets(d_fn):
 
 def test_minimax_smoothing_formula():
     t = 0.9
-    expected = t * np_softplus(-R) + (1 - t) * np_softplus(R) + np_softplus(F)
+    expected = 0.5 * (t * np_softplus(-R) + (1 - t) * np_softplus(R) + np_softplus(F))
     np.testing.assert_allclose(
         losses.minimax_discriminator_loss(R, F, real_target=t), expected, rtol=1e-5
     )

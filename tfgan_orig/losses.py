@@ -14,9 +14,15 @@ Stable forms use `log sigmoid(x) = -softplus(-x)` and `log(1 - sigmoid(x)) = -so
 how D's output is logged and whether G's loss needs D's outputs on real rows (RpGAN's pairing);
 `objective(name, ...)` builds it. The model calls only the objective.
 
-The tutorial (Goodfellow 2016) writes `J(D)` and the generator costs with a factor 1/2; it is dropped
-everywhere here (a constant scale that the learning rate absorbs), so every loss below is on the same
-scale as the cross-entropy of one real plus one fake example.
+Scale. The cross-entropy D loss keeps the 1/2 of the tutorial's (Goodfellow 2016)
+`J(D) = -1/2 E log D(x) - 1/2 E log(1 - D(G(z)))`, as the authors' code does (goodfeli/adversarial,
+`AdversaryCost2`: `d_obj = 0.5 * (CE(1, D(x)) + CE(0, D(G(z))))`): it is D's mean cross-entropy over
+the 2m examples it classifies, `-V(D, G) / 2`. The generator costs carry no 1/2 (the authors'
+`g_obj = CE(1, D(G(z)))`). With these scales the paper's learning rate 0.1 for both networks gives
+the authors' steps exactly (with SGD a factor on a loss is a factor on every step of that network,
+the learning-rate floor included; Adam is insensitive to it). The other families keep their papers'
+scales (LSGAN's 1/2 per term, the hinge and Wasserstein sums); a penalty's weight (`gradient_penalty_weight`,
+`r1_gamma`, `aux_classifier_weight`) is relative to the D loss it is added to.
 """
 
 import tensorflow as tf
@@ -62,12 +68,15 @@ def _flat(logits):
 
 
 def minimax_discriminator_loss(real_logits, fake_logits, real_target=1.0):
-    """Cross-entropy of D, the negative of the value function V(D, G) per example.
+    """Cross-entropy of D, the tutorial's `J(D)`: half the negative value function V(D, G) per pair.
 
-    `L_D = -log D(x) - log(1 - D(G(z))) = softplus(-r) + softplus(f)`.
+    `L_D = 1/2 (-log D(x) - log(1 - D(G(z)))) = 1/2 (softplus(-r) + softplus(f))`, D's mean
+    cross-entropy over one real and one generated example (log 2 at D = 1/2). The 1/2 is the
+    authors' (`d_obj = 0.5 * (CE(1, D(x)) + CE(0, D(G(z))))` in goodfeli/adversarial): with it, the
+    paper's learning rate 0.1 takes the authors' D step (see the module docstring).
 
     With one-sided label smoothing (Salimans et al. 2016), the real target `t < 1` gives
-    `L_D = t * softplus(-r) + (1 - t) * softplus(r) + softplus(f)`; the fake target stays exactly 0.
+    `L_D = 1/2 (t softplus(-r) + (1 - t) softplus(r) + softplus(f))`; the fake target stays exactly 0.
 
     Args:
       real_logits: D's logits on real data, shape [batch] or [batch, 1].
@@ -81,7 +90,7 @@ def minimax_discriminator_loss(real_logits, fake_logits, real_target=1.0):
     real_term = real_target * tf.nn.softplus(-r)
     if not (isinstance(real_target, float) and real_target == 1.0):
         real_term += (1.0 - real_target) * tf.nn.softplus(r)
-    return real_term + tf.nn.softplus(f)
+    return 0.5 * (real_term + tf.nn.softplus(f))
 
 
 # All three generator costs of the paper share this discriminator loss.

@@ -145,15 +145,16 @@ def value_estimate(d_real, d_fake):
 
 
 def value_from_logits(real_logits, fake_logits):
-    """Monte Carlo V from D's logits, via the package's loss: `V = -mean(L_D)`.
+    """Monte Carlo V from D's logits, via the package's loss: `V = -2 mean(L_D)`.
 
-    `tfgan_orig.losses.minimax_discriminator_loss` is `-log D(x) - log(1 - D(G(z)))` per example
-    pair, so the mean of its negative is the paper's V (equal numbers of real and fake logits).
+    `tfgan_orig.losses.minimax_discriminator_loss` is `1/2 (-log D(x) - log(1 - D(G(z))))` per
+    example pair (the tutorial's J(D)), so twice the mean of its negative is the paper's V (equal
+    numbers of real and fake logits).
     """
     loss = losses_lib.minimax_discriminator_loss(
         tf.constant(real_logits, tf.float32), tf.constant(fake_logits, tf.float32)
     )
-    return -float(tf.reduce_mean(loss))
+    return -2.0 * float(tf.reduce_mean(loss))
 
 
 # ------------------------------------------------------------------------------ trained D vs D*
