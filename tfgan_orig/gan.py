@@ -4,14 +4,24 @@ One `train_step` is one iteration of the paper's Algorithm 1:
 
     for j in 1..k:                                     # k = d_steps
         sample a real minibatch x_j and noise z_j
-        ascend  (1/m) sum log D(x_j) + log(1 - D(G(z_j)))    (i.e. descend the D loss)
+        ascend  (1/m) sum log D(x_j) + log(1 - D(G(z_j)))    (i.e. descend the D loss;
+                                                   its scale: tfgan_orig.losses)
     sample noise z
     descend the generator loss of D(G(z))
 
 The dataset therefore yields batches of `k * m` examples; the j-th D update takes the examples
 `j, j + k, j + 2k, ...` of the batch (a strided split, so that a data-parallel split of the batch
 across replicas gives every replica its share of every minibatch). With `d_steps=1` a batch is one
-minibatch, as users expect.
+minibatch, as users expect. Any batch size is trained exactly, on any number of replicas, with
+shares of any size (a batch not divisible by k or by the replicas, the partial last batch of
+`fit(x, batch_size=...)`): minibatch j has its `ceil((B - j) / k)` rows, each D loss is the mean
+over its rows with as many noise rows, G's update takes `floor(B / k)` noise rows, and the result
+is the one-device result.
+
+Each network's own losses are part of its objective: Keras weight regularizers once per update
+(under R replicas each adds 1/R; gradients are summed), and what it adds in its calls (`add_loss`,
+activity regularizers; D's on its real and generated rows) as the mean over the global minibatch.
+They are logged as `d_reg` / `g_reg` (0 without any); `d_loss` / `g_loss` are the GAN losses alone.
 
 The model composes two seams and adds nothing of its own to the maths:
 - the *objective* (`tfgan_orig.losses.Objective`, from `compile(loss=...)`): D's and G's
