@@ -241,3 +241,22 @@ def test_paper_configs_take_the_authors_d_and_g_steps(config_file):
     f1 = float(w1 @ b0 + c1)
     b1 = b0 - lr * (-(1 - sig(f1)) * w1)  # G's step against the updated D
     np.testing.assert_allclose(gan.generator.layers[0].bias.numpy(), b1, rtol=1e-5, atol=1e-7)
+
+
+def test_packing_refuses_batches_it_cannot_pack_before_training():
+    """GAN(pack=2): a partial last batch of 3 (or a dataset whose batch size is unknown) cannot be
+    grouped into pairs; fit says so before any update instead of failing mid-epoch."""
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    d = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
+    gan = tfgan_orig.GAN(g, d, 2, pack=2, seed=1)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    before = [w.numpy().copy() for w in gan.weights]
+    with pytest.raises(ValueError, match=r"pack=2.*\[3\].*multiple of d_steps \* pack \* replicas = 1 \* 2 \* 1 = 2"):
+        gan.fit(X[:15], batch_size=6, verbose=0)
+    with pytest.raises(ValueError, match="drop_remainder=True.*batch size None"):
+        gan.fit(tf.data.Dataset.from_tensor_slices(X[:15]).batch(6), verbose=0)
+    for a, b in zip(before, gan.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    gan.fit(X[:12], batch_size=6, verbose=0)  # multiples of 2 train
+    gan.fit(tf.data.Dataset.from_tensor_slices(X[:16]).batch(4, drop_remainder=True), verbose=0)
+    assert int(gan.step_counter.numpy()) == 6

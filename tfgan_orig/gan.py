@@ -685,6 +685,51 @@ class GAN(keras.Model):
         before = tf.cast(tf.range(replicas) < tf.cast(replica_id, tf.int32), tf.int32)
         return tf.reduce_sum(counts * before), tf.reduce_sum(counts)
 
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """`keras.Model.fit`; with packing (`pack > 1`) batches that cannot be packed exactly are
+        refused here, before training (every other batch is trained exactly, see the module)."""
+        self._check_packable(x, batch_size)
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+    def _check_packable(self, x, batch_size):
+        """With `pack` = m > 1 each replica's share of every minibatch is grouped into packs of m
+        rows, so every batch must be a multiple of `d_steps * pack * replicas` (then the packs are
+        the one-device packs). Checked for arrays and `tf.data` datasets; other inputs meet the
+        graph's assertion in `regularizers.pack_rows`."""
+        if self.pack == 1:
+            return
+        unit = self.d_steps * self.pack * self.distribute_strategy.num_replicas_in_sync
+        how = (
+            f"Use batches that are a multiple of d_steps * pack * replicas = {self.d_steps} * "
+            f"{self.pack} * {self.distribute_strategy.num_replicas_in_sync} = {unit}"
+        )
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+            spec = spec["image"] if isinstance(spec, dict) else spec
+            size = spec.shape[0] if spec.shape.rank else None
+            if size is None or size % unit:
+                raise ValueError(
+                    f"GAN(pack={self.pack}) cannot pack this dataset's batches exactly. {how}, "
+                    f"batched with drop_remainder=True. Received: batch size {size} "
+                    "(None = unknown or a partial last batch)."
+                )
+            return
+        first = x[0] if isinstance(x, (tuple, list)) else x
+        first = first["image"] if isinstance(first, dict) else first
+        if not hasattr(first, "shape") or first.shape[0] is None:
+            return
+        n, batch = int(first.shape[0]), 32 if batch_size is None else int(batch_size)
+        sizes = sorted({min(batch, n), n % batch} - {0})
+        bad = [size for size in sizes if size % unit]
+        if bad:
+            raise ValueError(
+                f"GAN(pack={self.pack}) cannot pack batches of {bad} examples exactly. {how}: "
+                f"e.g. batch_size={max(unit, batch // unit * unit)} and the first "
+                f"{n // unit * unit} of the {n} examples. Received: batch_size={batch}, "
+                f"{n} examples."
+            )
+
     def train_step(self, data):
         images, labels = _unpack(data)
         if self.num_classes is None:
