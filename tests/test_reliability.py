@@ -1,8 +1,10 @@
-"""Faults never lose work or fail silently: real SIGKILLs, damaged files, full and unwritable disks,
-divergence, and bad data, each against the real training program (no mocks).
+"""Faults never lose work or fail silently: real SIGKILLs, SIGTERM/SIGINT, two processes on one
+workdir, damaged files, full, unwritable and read-only disks, divergence, and bad data, each against
+the real training, export and evaluation programs (no mocks).
 
 Covered elsewhere and not repeated here: one SIGKILL between epochs with resume equality and the
-checkpoint fallback library calls (test_resume.py), config typos and names (test_train.py,
+checkpoint fallback library calls (test_resume.py), the checkpoint index, run fingerprint and
+partial restores (test_checkpoints.py), config typos and names (test_train.py,
 test_config_validation.py), multi-worker kills (test_distributed.py).
 """
 

@@ -51,3 +51,49 @@ def test_latest_export_is_the_largest_integer_version(tmp_path):
     for name in ("2", "10", ".tmp-abc", "notes"):
         (tmp_path / name).mkdir()
     assert workdir.latest_export(str(tmp_path)) == os.path.join(tmp_path, "10")
+
+
+# ------------------------------------------------------------------------------------ lock
+def test_lock_of_a_dead_process_is_taken_over_with_a_message(tmp_path):
+    """A child process takes the lock and dies without releasing it (as under SIGKILL): its lock
+    file stays, names it, and the next taker says whose stale lock it takes over."""
+    pid = os.fork()
+    if pid == 0:  # child: lock, then die at once (no release, no cleanup)
+        workdir.WorkdirLock(str(tmp_path), log=lambda line: None).acquire()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert json.load(open(tmp_path / "lock"))["pid"] == pid
+    lines = []
+    lock = workdir.WorkdirLock(str(tmp_path), log=lines.append).acquire()
+    assert lock.taken_over["pid"] == pid
+    assert len(lines) == 1 and f"Taking over the stale lock {tmp_path / 'lock'} of pid {pid} " in lines[0]
+    assert json.load(open(tmp_path / "lock"))["pid"] == os.getpid()
+    lock.release()
+    assert not (tmp_path / "lock").exists()
+
+
+def test_lock_on_an_unwritable_workdir_is_a_workdir_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(workdir.WorkdirError, match="not writable"):
+        workdir.WorkdirLock(str(tmp_path / "file" / "run")).acquire()
+    with pytest.raises(workdir.WorkdirError, match="cannot be created: .* is not a directory"):
+        workdir.check_writable(str(tmp_path / "file" / "run" / "export"), "export directory")
+
+
+# ------------------------------------------------------------------------------------ fingerprint
+def test_run_fingerprint_holds_what_defines_a_run_and_nothing_else():
+    from conftest import tiny_ring8_config
+
+    config = tiny_ring8_config(epochs=2)
+    fingerprint = workdir.run_fingerprint(config)
+    assert fingerprint["data.name"] == "ring8" and fingerprint["model.g_hidden_units"] == [16, 16]
+    assert "loss.name" in fingerprint and "optimizer.name" in fingerprint and "seed" in fingerprint
+    for free in ("train.epochs", "train.time_limit_minutes", "train.log_every_steps",
+                 "optimizer.d_learning_rate", "data.data_dir", "train.export"):
+        assert free not in fingerprint, free
+    other = tiny_ring8_config(epochs=50, time_limit_minutes=5.0)
+    other.optimizer.d_learning_rate = 1e-5
+    assert workdir.run_fingerprint(other) == fingerprint
+    other.model.latent_dim = 3
+    assert workdir.fingerprint_differences(fingerprint, workdir.run_fingerprint(other)) == [
+        "model.latent_dim: checkpoint 2, config 3"]

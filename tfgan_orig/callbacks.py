@@ -162,8 +162,8 @@ class TrainingSummaries(keras.callbacks.Callback):
             self._write_window(done, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.chief:
-            return
+        if not self.chief or self.model.stop_training:
+            return  # stop_training here: a signal cut the epoch short (see StopOnSignal)
         now = time.perf_counter()
         step = (int(epoch) + 1) * self.steps_per_epoch
         epochs_done = int(epoch) + 1

@@ -309,8 +309,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
-            return
+        if (epoch + 1) % self.every_n_epochs or self.model.stop_training:
+            return  # stop_training here: a signal cut the epoch short (callbacks.StopOnSignal)
         results, info = self.evaluator.evaluate(self.model, self.groups)
         self.history.append((epoch, results))
         logging.info("Epoch %d evaluation (%s): %s", epoch + 1, info["feature_network"], results)
