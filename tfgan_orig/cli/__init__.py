@@ -8,3 +8,17 @@
 Flags are defined by each program's `define_flags()`, which its `run()` calls: importing any of
 these modules (or all of them in one process) defines no flag, so none can clash.
 """
+
+import sys
+
+from absl import flags
+
+
+def show_flags_in_help(module_name):
+    """Lists the flags of program `module_name` under `--helpshort` / `--help`.
+
+    absl shows the key flags of the module that runs as `__main__`; under `python -m tfgan_orig.X`
+    that is the shim (or library) module, not the one that defined the flags.
+    """
+    for flag in flags.FLAGS.get_key_flags_for_module(module_name):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)

@@ -22,6 +22,7 @@ import sys
 
 from absl import app, flags
 
+from tfgan_orig import cli
 from tfgan_orig import evaluation, metrics
 from tfgan_orig import workdir as workdir_lib
 
@@ -101,6 +102,7 @@ def _evaluate():
 def run():
     """Entry point of `python -m tfgan_orig.evaluate`."""
     define_flags()
+    cli.show_flags_in_help(__name__)
     app.run(main)
 
 

@@ -10,6 +10,7 @@ import sys
 
 from absl import app, flags
 
+from tfgan_orig import cli
 from tfgan_orig import export
 
 FLAGS = flags.FLAGS
@@ -64,6 +65,7 @@ def main(argv):
 def run():
     """Entry point of `python -m tfgan_orig.export`."""
     define_flags()
+    cli.show_flags_in_help(__name__)
     app.run(main)
 
 

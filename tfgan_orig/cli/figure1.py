@@ -7,6 +7,7 @@ import os
 
 from absl import app, flags
 
+from tfgan_orig import cli
 from tfgan_orig import figure1
 
 FLAGS = flags.FLAGS
@@ -89,6 +90,7 @@ def main(argv):
 def run():
     """Entry point of `python -m tfgan_orig.figure1`."""
     define_flags()
+    cli.show_flags_in_help(__name__)
     app.run(main)
 
 

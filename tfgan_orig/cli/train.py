@@ -13,6 +13,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from tfgan_orig import cli
 from tfgan_orig import config as config_lib
 from tfgan_orig import data as data_lib
 from tfgan_orig import callbacks, distribute, divergence, train_lib
@@ -91,6 +92,7 @@ def parse_flags(argv):
 def run():
     """Entry point of `python -m tfgan_orig.train` and the `tfgan-train` console script."""
     define_flags()
+    cli.show_flags_in_help(__name__)
     app.run(main, argv=sys.argv, flags_parser=parse_flags)
 
 
