@@ -260,3 +260,154 @@ def test_packing_refuses_batches_it_cannot_pack_before_training():
     gan.fit(X[:12], batch_size=6, verbose=0)  # multiples of 2 train
     gan.fit(tf.data.Dataset.from_tensor_slices(X[:16]).batch(4, drop_remainder=True), verbose=0)
     assert int(gan.step_counter.numpy()) == 6
+
+
+# ------------------------------------------------------------- the family's terms, by hand
+class HalfSquaredNorm(keras.layers.Layer):
+    """A nonlinear critic `D(x) = s ||x||^2 / 2` (s trainable, 1 at start): grad_x D = s x, so a
+    penalty on it reveals the point x_hat where it was taken (a linear critic's would not)."""
+
+    def build(self, input_shape):
+        self.s = self.add_weight(shape=(), initializer="ones", name="s")
+
+    def call(self, x):
+        return 0.5 * self.s * keras.ops.sum(x * x, axis=1, keepdims=True)
+
+
+def quadratic_gp_gan(weight=1.0):
+    from test_family import tiny_nets as family_nets
+
+    g, _ = family_nets()
+    d = keras.Sequential([keras.Input((3,)), HalfSquaredNorm()], name="quadratic_critic")
+    gan = tfgan_orig.GAN(g, d, 4, seed=3)
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0), loss="wasserstein",
+                gradient_penalty_weight=weight)
+    gp = [r for r in gan.regularizers if isinstance(r, tfgan_orig.regularizers.GradientPenalty)]
+    return gan, (gp[0] if gp else None)
+
+
+def _alphas(gan, n):
+    from tfgan_orig import randomness
+
+    return gan.step_context(0).rows(
+        n, randomness.STREAM_GP_ALPHA, lambda m, seed: tf.random.stateless_uniform([m], seed)
+    ).numpy()
+
+
+def test_gradient_penalty_interpolates_with_a_uniform_alpha_per_example():
+    """Through `GradientPenalty.penalty` itself: real rows e1, fake rows 0 give x_hat = alpha e1,
+    grad = alpha e1 and penalty (alpha - 1)^2, so the penalty reveals each example's alpha."""
+    gan, gp = quadratic_gp_gan()
+    n = 4000
+    real = np.tile(np.array([[1.0, 0.0, 0.0]], np.float32), (n, 1))
+    penalty = gp.penalty(gan.step_context(0), tf.constant(real), tf.zeros((n, 3)), None).numpy()
+    alpha = 1.0 - np.sqrt(penalty)
+    assert 0.0 <= alpha.min() and alpha.max() < 1.0
+    assert abs(alpha.mean() - 0.5) < 0.02 and abs(alpha.var() - 1.0 / 12.0) < 0.005
+    assert len(np.unique(np.round(alpha, 6))) > 0.99 * n  # one alpha per example, not per batch
+    np.testing.assert_allclose(alpha, _alphas(gan, n), atol=2e-4)  # the step's alpha stream
+
+
+def test_gradient_penalty_on_a_nonlinear_critic_equals_hand_computation_in_the_d_loss():
+    """WGAN-GP's d_loss difference (lambda 10 vs 0) in a real `fit` step equals lambda times the
+    hand-computed mean penalty at x_hat = alpha x + (1 - alpha) G(z) for D(x) = ||x||^2 / 2."""
+    x = X[:8]
+
+    def first_d_loss(weight):
+        gan, _ = quadratic_gp_gan(weight)
+        z, _ = gan._training_noise(8, 0)  # the noise of the first D update
+        fake = gan.generator(z).numpy()
+        alpha = _alphas(gan, 8)[:, None]
+        d_loss = gan.fit(x, batch_size=8, shuffle=False, verbose=0).history["d_loss"][0]
+        return d_loss, alpha * x + (1 - alpha) * fake
+
+    with_gp, x_hat = first_d_loss(10.0)
+    without, _ = first_d_loss(0.0)
+    penalty = (np.sqrt(np.sum(x_hat.astype(np.float64) ** 2, axis=1) + 1e-10) - 1.0) ** 2
+    np.testing.assert_allclose(with_gp - without, 10.0 * penalty.mean(), rtol=1e-4)
+    # A wrong interpolation (alpha on the fake side) would give another value here.
+    assert abs(with_gp - without - 10.0 * penalty.mean()) < 0.05 * 10.0 * penalty.mean()
+
+
+def acgan_linear(weight, d_lr=0.1, g_lr=0.1, classes=3):
+    """AC-GAN with a G whose samples are the constant b whatever (z, label) and a D whose two
+    heads are linear on x: logit = x.u + a, class logits = x K + k."""
+    z, label = keras.Input((2,)), keras.Input((), dtype="int32")
+    out = keras.layers.Dense(3, kernel_initializer="zeros", name="g_out")(z)
+    g = keras.Model([z, label], out, name="g")
+    x = keras.Input((3,))
+    d = keras.Model(
+        x, [keras.layers.Dense(1, name="logit")(x), keras.layers.Dense(classes, name="class_head")(x)]
+    )
+    gan = tfgan_orig.GAN(g, d, 2, seed=4, num_classes=classes, aux_classifier=True,
+                         aux_classifier_weight=weight)
+    gan.compile(keras.optimizers.SGD(d_lr), keras.optimizers.SGD(g_lr), loss="non_saturating")
+    g.get_layer("g_out").bias.assign(B0)
+    d.get_layer("logit").kernel.assign(W0)
+    rng = np.random.default_rng(9)
+    d.get_layer("class_head").kernel.assign(rng.normal(size=(3, classes)).astype(np.float32))
+    return gan
+
+
+def _softmax(c):
+    e = np.exp(c - c.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_acgan_d_and_g_take_the_class_loss_on_generated_rows_by_hand():
+    """D's class head learns from the real AND the generated rows (fakes conditioned on the real
+    labels), G from the class loss of its samples under the labels it drew."""
+    w, lr, n, classes = 0.7, 0.1, 6, 3
+    gan = acgan_linear(w)
+    x, y = X[:n].astype(np.float64), np.arange(n) % classes
+    k0 = gan.discriminator.get_layer("class_head").kernel.numpy().astype(np.float64)
+    _, g_labels = gan._training_noise(n, gan.d_steps)  # the labels G's update draws at step 0
+    g_labels = g_labels.numpy()
+    gan.fit(tf.data.Dataset.from_tensor_slices((X[:n], y)).batch(n), verbose=0)
+
+    onehot = np.eye(classes)[y]
+    b = B0.astype(np.float64)
+    fake = np.tile(b, (n, 1))
+    # d/dK of mean_i CE(y_i, x_i K + k) = mean_i x_i (softmax - onehot)^T; class bias k starts at 0.
+    grad_real = x.T @ (_softmax(x @ k0) - onehot) / n
+    grad_fake = fake.T @ (_softmax(fake @ k0) - onehot) / n
+    k1 = gan.discriminator.get_layer("class_head").kernel.numpy()
+    np.testing.assert_allclose(k1, k0 - lr * w * (grad_real + grad_fake), rtol=1e-5, atol=1e-6)
+    # Without the fake rows' term the head would be elsewhere:
+    assert np.abs(k1 - (k0 - lr * w * grad_real)).max() > 1e-3
+
+    # G: mean_i softplus(-f) + w CE(y'_i, b K1 + k1), d/db = -(1 - sigmoid(f)) u1 + w K1 mean(p - e).
+    u1 = gan.discriminator.get_layer("logit").kernel.numpy()[:, 0].astype(np.float64)
+    a1 = float(gan.discriminator.get_layer("logit").bias.numpy()[0])
+    kb1 = gan.discriminator.get_layer("class_head").bias.numpy().astype(np.float64)
+    f = b @ u1 + a1
+    p = _softmax((b @ k1 + kb1)[None, :])[0]
+    g_onehot = np.eye(classes)[g_labels]
+    grad_b = -(1 - 1 / (1 + np.exp(-f))) * u1 + w * k1 @ (p[None, :] - g_onehot).mean(0)
+    np.testing.assert_allclose(gan.generator.get_layer("g_out").bias.numpy(), b - lr * grad_b, rtol=1e-5, atol=1e-6)
+    grad_b_without_aux = -(1 - 1 / (1 + np.exp(-f))) * u1
+    assert np.abs(grad_b - grad_b_without_aux).max() > 1e-2  # the aux term is not zero here
+
+
+def test_train_step_adds_instance_noise_to_real_and_generated_inputs_of_d():
+    """Linear critic, SGD: D's step is `-lr (mean(b + n_fake) - mean(x + n_real))` with the noise
+    rows the step draws (independent for real and fake); without noise it would be another step."""
+    from tfgan_orig import randomness
+
+    lr, sigma, n = 0.1, 0.5, 8
+    gan = linear_gan(d_lr=lr)
+    gan.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(0.0), loss="wasserstein",
+                instance_noise_std=sigma)
+    ctx = gan.step_context(0)
+
+    def noise(stream):
+        return ctx.rows(n, stream, lambda m, s: tf.random.stateless_normal([m, 3], seed=s)).numpy()
+
+    n_real, n_fake = sigma * noise(randomness.STREAM_NOISE_REAL), sigma * noise(randomness.STREAM_NOISE_FAKE)
+    gan.fit(X[:n], batch_size=n, verbose=0)
+    x = X[:n]
+    grad = (B0 + n_fake).mean(0) - (x + n_real).mean(0)
+    np.testing.assert_allclose(_d_kernel(gan)[:, 0], W0[:, 0] - lr * grad, rtol=1e-5, atol=1e-6)
+    # Leaving out either side's noise would move the step by lr * its mean (> 1e-2 here):
+    assert min(np.abs(n_real.mean(0)).max(), np.abs(n_fake.mean(0)).max()) > 1e-2
+    assert np.abs(_d_kernel(gan)[:, 0] - (W0[:, 0] - lr * ((B0 - x.mean(0))))).max() > 1e-3
