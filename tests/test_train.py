@@ -38,8 +38,7 @@ def test_cli_bad_value_fails_with_valid_choices(tmp_path):
 def test_helpshort_lists_the_programs_flags_and_usage():
     """The flags live in tfgan_orig/cli/train.py, yet `python -m tfgan_orig.train --helpshort`
     (whose `__main__` is the shim) lists them with the program's usage."""
-    result = run_cli(["--helpshort"])
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_cli(["--helpshort"])  # absl exits 1 after printing the help
     text = result.stdout + result.stderr
     for flag in ("--config", "--workdir", "--strategy"):
         assert flag in text, text[-2000:]
