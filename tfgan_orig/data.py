@@ -390,7 +390,9 @@ def make_dataset(
       data_dir: IDX directory or tfds data_dir.
       value_range: pixel range of the generator's output; ignored for point data.
       with_labels: yield `(x, label)` pairs instead of `x`.
-      repeat: one epoch (False) or epochs without end (True).
+      repeat: one epoch (False) or epochs without end (True). Every iteration of a one-epoch
+        dataset replays epoch 0's order; to train several epochs, each in its own order, pass
+        `repeat=True` and `fit(..., steps_per_epoch=num_examples // batch_size)`.
       seed: fixes the order of every epoch.
       limit: keep only the first `limit` examples (quick runs, tests).
 
