@@ -23,7 +23,6 @@ names the field or the path and what would be valid.
 import json
 import os
 import shutil
-import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -110,21 +109,10 @@ def _existing_ancestor(path):
 
 def check_workdir(workdir):
     """The workdir is (or can be made) a writable directory; nothing is left behind."""
-    workdir = os.path.abspath(workdir)
-    base = _existing_ancestor(workdir)
-    if not os.path.isdir(base):
-        raise PreflightError(
-            f"workdir {workdir} cannot be created: {base} exists and is not a directory."
-        )
     try:
-        fd, probe = tempfile.mkstemp(prefix=".tfgan-write-probe-", dir=base)
-        os.close(fd)
-        os.remove(probe)
-    except OSError as e:
-        raise PreflightError(
-            f"workdir {workdir} is not writable: cannot create a file in {base} "
-            f"({e.strerror or e})."
-        ) from e
+        workdir_lib.check_writable(workdir, "workdir")  # the one writability probe
+    except workdir_lib.WorkdirError as e:
+        raise PreflightError(str(e)) from None
 
 
 # ------------------------------------------------------------------------------------ resume

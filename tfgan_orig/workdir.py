@@ -133,7 +133,9 @@ def check_writable(path, what="directory"):
     while not os.path.exists(base) and os.path.dirname(base) != base:
         base = os.path.dirname(base)
     if not os.path.isdir(base):
-        raise WorkdirError(f"The {what} {path} cannot be created: {base} is not a directory.")
+        raise WorkdirError(
+            f"The {what} {path} cannot be created: {base} exists and is not a directory."
+        )
     try:
         fd, probe = tempfile.mkstemp(prefix=".tfgan-write-probe-", dir=base)
         os.close(fd)
