@@ -18,7 +18,8 @@ JSON). The wall and CPU seconds of every training invocation are appended to `wa
 
 `table` writes `RUNS/table.md` and `RUNS/table.json`: per dataset and row, mean +- standard error
 over the seeds that have a result (sample standard deviation / sqrt(n)), the per-seed values, the
-epochs each seed reached, the wall time, and PacGAN's published row beside it (400 epochs,
+epochs each seed reached (in PacGAN's epochs of 1,000 steps, whatever the row's batch size:
+`--epochs` is in those units too, see `epoch_multiplier`), the wall time, and PacGAN's published row beside it (400 epochs,
 10 trials, +- standard error). Rows whose seeds did not all reach `--epochs` are marked.
 """
 
@@ -64,6 +65,26 @@ def config_path(dataset, row):
     return os.path.join("configs", f"{name}.py")
 
 
+_MULTIPLIER = {}
+
+
+def epoch_multiplier(dataset, row):
+    """Package epochs per PacGAN epoch (1,000 steps): `train.batch_size / 100`. PacGAN's packed rows
+    keep 100 D rows per step (m x 100 points), so a config with pack m and batch 100 m has epochs of
+    1,000 / m steps; budgets here are in PacGAN's epochs for every row."""
+    key = (dataset, row)
+    if key not in _MULTIPLIER:
+        import runpy
+
+        config = runpy.run_path(os.path.join(REPO, config_path(dataset, row)))["get_config"]()
+        batch = int(config.train.batch_size)
+        if batch % 100:
+            raise SystemExit(f"{config_path(dataset, row)}: train.batch_size={batch} is not a "
+                             "multiple of 100 (PacGAN's 100 rows per step)")
+        _MULTIPLIER[key] = batch // 100
+    return _MULTIPLIER[key]
+
+
 def workdir(runs, dataset, row, seed):
     return os.path.join(runs, dataset, row, f"seed{seed}")
 
@@ -90,10 +111,11 @@ def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.ex
     os.makedirs(wd, exist_ok=True)
     metrics_path = os.path.join(wd, "eval", "metrics.json")
     done = _read_json(metrics_path, {})
-    if done.get("epoch") == epochs:
+    package_epochs = epochs * epoch_multiplier(dataset, row)
+    if done.get("epoch") == package_epochs:
         return done  # trained and evaluated at this budget already
     cmd = [python, "-m", "tfgan_orig.train", f"--config={config_path(dataset, row)}",
-           f"--workdir={wd}", f"--config.seed={seed}", f"--config.train.epochs={epochs}",
+           f"--workdir={wd}", f"--config.seed={seed}", f"--config.train.epochs={package_epochs}",
            "--config.train.verbose=2", "--config.train.export=False",
            *(FAST if fast else []), *extra]
     print(" ".join(cmd), flush=True)
@@ -177,6 +199,9 @@ def summarize(runs, dataset, row, seeds, epochs):
             m = dict(ema, live_generator={k: m.get(k) for k in (
                 "modes_captured", "high_quality_fraction", "reverse_kl")})
         if m:
+            pacgan_epochs = m.get("epoch", 0) / epoch_multiplier(dataset, row)
+            m = dict(m, epoch=int(pacgan_epochs) if pacgan_epochs == int(pacgan_epochs)
+                     else pacgan_epochs)
             per_seed[s] = {k: m.get(k) for k in ("epoch", "modes_captured", "high_quality_fraction",
                                                  "reverse_kl", "generator", "live_generator")}
         for seg in _read_json(os.path.join(wd, "wall_seconds.json"), []):
@@ -184,6 +209,7 @@ def summarize(runs, dataset, row, seeds, epochs):
             cpu += seg.get("cpu_seconds", 0.0)
     out = {"dataset": dataset, "row": row, "config": config_path(dataset, row),
            "seeds": sorted(per_seed), "epochs_target": epochs,
+           "package_epochs_per_pacgan_epoch": epoch_multiplier(dataset, row),
            "epochs": [per_seed[s]["epoch"] for s in sorted(per_seed)],
            "complete": len(per_seed) == len(seeds)
            and all(per_seed[s]["epoch"] == epochs for s in per_seed),
@@ -275,7 +301,8 @@ def figure(runs, datasets, rows, seed, path, labels=None):
             ax.scatter(x[:, 0], x[:, 1], s=1.5, c="tab:blue", alpha=0.4)
             ax.scatter(centres[:, 0], centres[:, 1], s=25, c="tab:red", marker="x")
             ax.set_title(
-                f"{dataset} {label}{' (EMA)' if use_ema else ''}, {gan.restored_epoch} ep.\n"
+                f"{dataset} {label}{' (EMA)' if use_ema else ''}, "
+                f"{gan.restored_epoch / epoch_multiplier(dataset, row):g} ep.\n"
                 f"{r['modes_captured']}/{len(centres)} modes, "
                 f"{100 * r['high_quality_fraction']:.1f}% HQ, KL {r['reverse_kl']:.2f}",
                 fontsize=9,

@@ -1,0 +1,25 @@
+"""PacGAN4 (Lin et al. 2018, Table 1) on grid25 (25 Gaussians on {-4,-2,0,2,4}^2, std 0.05).
+
+Run:
+    python -m tfgan_orig.train --config=configs/grid25_pacgan4.py --workdir=runs/grid25_pacgan4
+
+PacGAN's setup (configs/grid25.py: its G, D, Adam 1e-4 / beta1 0.8) with packing m = 4: D judges 4
+points at once (its input is their concatenation, width 8), for real and generated rows alike.
+As in PacGAN's code, a step has 100 packed rows, i.e. 400 points of each kind (G runs on 400
+latents), so `train.batch_size` = 400 and an epoch of 100,000 points is 250 steps: PacGAN's
+400 epochs of 1,000 steps are 1600 epochs here (scripts/mixtures.py counts budgets in PacGAN's
+epochs). XLA and 50 steps per execution: the same maths, about twice as fast on CPU
+(docs/mixtures.md).
+"""
+
+from tfgan_orig import config as config_lib
+
+
+def get_config():
+    config = config_lib.pacgan_mixture_config("grid25")
+    config.model.pack = 4
+    config.train.batch_size = 400  # 100 packed rows of 4 points
+    config.train.epochs = 1600  # = PacGAN's 400 epochs of 1,000 steps
+    config.train.jit_compile = True
+    config.train.steps_per_execution = 50
+    return config
