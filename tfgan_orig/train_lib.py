@@ -174,6 +174,48 @@ def train_and_evaluate(config, workdir, strategy=None):
             lock.release()
 
 
+def _fit(config, gan, x, y, num_steps, start_epoch, start_step, fit_callbacks):
+    """`gan.fit` over epochs `[start_epoch, train.epochs)` of `data.training_dataset`, from step
+    `start_step` of the first; returns the per-epoch history of the metrics."""
+    epochs = config.train.epochs
+    history = {}
+    info = data_lib.info(config.data.name)
+    # A checkpoint written mid-epoch (SIGTERM) resumes at its step: one `fit` runs the rest of
+    # that epoch (the epoch's batches minus those done), another the epochs after it.
+    parts = [(start_epoch, epochs, num_steps, 0)]
+    if start_step:
+        parts = [(start_epoch, start_epoch + 1, num_steps - start_step, start_step)]
+        if start_epoch + 1 < epochs:
+            parts.append((start_epoch + 1, epochs, num_steps, 0))
+    for first, end, steps, skip in parts:
+        ds = data_lib.training_dataset(
+            x,
+            config.train.d_steps * config.train.batch_size,
+            num_steps,
+            config.seed,
+            first,
+            end,
+            value_range=value_range(config) if info.kind == "image" else None,
+            labels=y if gan.num_classes is not None else None,
+        )
+        with warnings.catch_warnings():
+            # Keras warns that shuffle=True is ignored for datasets; the order is ours.
+            warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+            result = gan.fit(
+                ds.skip(skip),
+                epochs=end,
+                initial_epoch=first,
+                steps_per_epoch=steps,
+                callbacks=fit_callbacks,
+                verbose=config.train.verbose,
+            )
+        for k, vals in result.history.items():
+            history.setdefault(k, []).extend(float(np.asarray(v).reshape(-1)[0]) for v in vals)
+        if gan.stop_training:  # time limit or signal
+            break
+    return history
+
+
 def _train(config, workdir, strategy, chief, stop):
     """`train_and_evaluate` once the checks passed and the workdir is locked."""
     # Before any layer is built: the dtype policy is read at layer construction.
@@ -218,40 +260,7 @@ def _train(config, workdir, strategy, chief, stop):
     history = {}
     started = time.perf_counter()
     if start_epoch < epochs:
-        info = data_lib.info(config.data.name)
-        # A checkpoint written mid-epoch (SIGTERM) resumes at its step: one `fit` runs the rest of
-        # that epoch (the epoch's batches minus those done), another the epochs after it.
-        parts = [(start_epoch, epochs, num_steps, 0)]
-        if start_step:
-            parts = [(start_epoch, start_epoch + 1, num_steps - start_step, start_step)]
-            if start_epoch + 1 < epochs:
-                parts.append((start_epoch + 1, epochs, num_steps, 0))
-        for first, end, steps, skip in parts:
-            ds = data_lib.training_dataset(
-                x,
-                config.train.d_steps * config.train.batch_size,
-                num_steps,
-                config.seed,
-                first,
-                end,
-                value_range=value_range(config) if info.kind == "image" else None,
-                labels=y if gan.num_classes is not None else None,
-            )
-            with warnings.catch_warnings():
-                # Keras warns that shuffle=True is ignored for datasets; the order is ours.
-                warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-                result = gan.fit(
-                    ds.skip(skip),
-                    epochs=end,
-                    initial_epoch=first,
-                    steps_per_epoch=steps,
-                    callbacks=fit_callbacks,
-                    verbose=config.train.verbose,
-                )
-            for k, vals in result.history.items():
-                history.setdefault(k, []).extend(float(np.asarray(v).reshape(-1)[0]) for v in vals)
-            if gan.stop_training:  # time limit or signal
-                break
+        history = _fit(config, gan, x, y, num_steps, start_epoch, start_step, fit_callbacks)
     else:
         print(f"Training already complete ({start_epoch}/{epochs} epochs): nothing to do.",
               flush=True)
