@@ -411,3 +411,60 @@ def test_train_step_adds_instance_noise_to_real_and_generated_inputs_of_d():
     # Leaving out either side's noise would move the step by lr * its mean (> 1e-2 here):
     assert min(np.abs(n_real.mean(0)).max(), np.abs(n_fake.mean(0)).max()) > 1e-2
     assert np.abs(_d_kernel(gan)[:, 0] - (W0[:, 0] - lr * ((B0 - x.mean(0))))).max() > 1e-3
+
+
+# ----------------------------------------------------- package networks: batch norm, dropout
+@pytest.mark.parametrize("nets", ["mixture", "dcgan"])
+@pytest.mark.parametrize("sizes,d_steps", [([7, 5], 1), ([6, 6], 2)])
+def test_batch_norm_nets_one_vs_two_replicas_with_uneven_batches(nets, sizes, d_steps):
+    """The package's synchronized batch norm with shares of different sizes (7 = 4 + 3) and
+    minibatch shares not divisible by k: batch statistics over the true global minibatch."""
+    from test_networks import NETS
+
+    def fit(strategy):
+        with strategy.scope():
+            g, d, latent_dim, x = NETS[nets]()
+            gan = tfgan_orig.GAN(g, d, latent_dim, d_steps=d_steps, seed=7)
+            gan.compile(keras.optimizers.SGD(0.1, momentum=0.5), keras.optimizers.SGD(0.1, momentum=0.5))
+        parts, start = [], 0
+        for n in sizes:
+            parts.append(x[start : start + n].astype(np.float32))
+            start += n
+        ds = tf.data.Dataset.from_generator(
+            lambda: iter(parts), output_signature=tf.TensorSpec((None,) + x.shape[1:], tf.float32)
+        ).apply(tf.data.experimental.assert_cardinality(len(parts)))
+        gan.fit(ds, epochs=1, verbose=0)
+        return gan
+
+    one, two = fit(tf.distribute.get_strategy()), fit(mirrored_strategy())
+    for a, b in zip(one.weights, two.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"{nets}: {a.path}")
+
+
+@pytest.mark.parametrize("sizes,d_steps", [([8, 8], 1), ([7, 5], 1), ([6, 6], 2)])
+def test_paper_dropout_nets_one_vs_two_replicas_same_weights(sizes, d_steps):
+    """The paper's D (maxout with dropout on inputs and hidden units): each replica draws its rows
+    of the global minibatch's dropout mask, so 2 replicas train exactly as 1 device."""
+    from tfgan_orig import networks
+
+    x = np.random.default_rng(5).uniform(0, 1, size=(sum(sizes), 4, 4, 1)).astype(np.float32)
+
+    def fit(strategy):
+        with strategy.scope():
+            g = networks.paper_generator(latent_dim=4, hidden_units=(16,), output_shape=(4, 4, 1), seed=1)
+            d = networks.paper_discriminator(input_shape=(4, 4, 1), units=8, pieces=2, init_scale=0.5, seed=2)
+            gan = tfgan_orig.GAN(g, d, 4, d_steps=d_steps, seed=7)
+            gan.compile(keras.optimizers.SGD(0.1, momentum=0.5), keras.optimizers.SGD(0.1, momentum=0.5))
+        parts, start = [], 0
+        for n in sizes:
+            parts.append(x[start : start + n])
+            start += n
+        ds = tf.data.Dataset.from_generator(
+            lambda: iter(parts), output_signature=tf.TensorSpec((None, 4, 4, 1), tf.float32)
+        ).apply(tf.data.experimental.assert_cardinality(len(parts)))
+        gan.fit(ds, epochs=1, verbose=0)
+        return gan
+
+    one, two = fit(tf.distribute.get_strategy()), fit(mirrored_strategy())
+    for a, b in zip(one.weights, two.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)

@@ -749,8 +749,10 @@ class GAN(keras.Model):
             window = randomness.RowWindow(
                 (first + start - j) // k, tf.shape(real)[0], (total - j + k - 1) // k
             )
-            self.discriminator_step(real, real_labels, j, window.total, window)
-        self.generator_step(window.local, window.total, real, real_labels, window)
+            with randomness.row_window(window):  # per-row randomness in layers (dropout)
+                self.discriminator_step(real, real_labels, j, window.total, window)
+        with randomness.row_window(window):
+            self.generator_step(window.local, window.total, real, real_labels, window)
         self.step_counter.assign_add(1)
         logs = {m.name: m.result() for m in self.metrics}
         if randomness.multi_worker(tf.distribute.get_strategy()):

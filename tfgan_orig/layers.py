@@ -12,6 +12,8 @@
 import keras
 import tensorflow as tf
 
+from tfgan_orig import randomness
+
 __all__ = [
     "Maxout",
     "ReplicaDropout",
@@ -88,8 +90,10 @@ class ReplicaDropout(keras.layers.Layer):
     """Inverted dropout with a mask that is different on every `tf.distribute` replica.
 
     `y = x * m / (1 - rate)`, `m ~ Bernoulli(1 - rate)` during training, `y = x` otherwise.
-    The stateless seed mixes the layer's seed-generator draw with the replica id, so replicas of
-    one step draw independent masks while one replica's stream stays reproducible.
+    Inside a `GAN` update (`randomness.current_row_window()` set) every replica draws the mask of
+    the update's *global* minibatch from the layer's seed-generator draw and keeps its own rows:
+    replicas get different masks, and R replicas train exactly as one device. Elsewhere the
+    stateless seed mixes that draw with the replica id (independent masks per replica).
 
     Args:
       rate: fraction of units dropped, in [0, 1). The paper states keep probabilities
@@ -110,6 +114,14 @@ class ReplicaDropout(keras.layers.Layer):
         if not training or self.rate == 0.0:
             return inputs
         seed = tf.cast(self.seed_generator.next(), tf.int32)
+        window = randomness.current_row_window()
+        if window is not None:
+            local = tf.shape(inputs)[0]
+            first, total = window.scaled(local)
+            shape = tf.concat([[total], tf.shape(inputs)[1:]], 0)
+            keep = tf.random.stateless_uniform(shape, seed=seed)[first : first + local]
+            keep = keep >= self.rate
+            return tf.where(keep, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
         replica = tf.distribute.get_replica_context()
         replica_id = 0 if replica is None else replica.replica_id_in_sync_group
         seed = seed + tf.stack([0, tf.cast(replica_id, tf.int32) * 7919])

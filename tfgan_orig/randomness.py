@@ -13,7 +13,9 @@ draw k is the generator update) and a *stream* separates independent quantities 
 a run on R replicas sees exactly the values of a run on one device.
 """
 
+import contextlib
 import math
+import threading
 
 import tensorflow as tf
 
@@ -29,6 +31,8 @@ __all__ = [
     "draw_seed",
     "replica_rows",
     "RowWindow",
+    "row_window",
+    "current_row_window",
     "sample_latent",
 ]
 
@@ -125,6 +129,29 @@ class RowWindow:
         first, total = self.scaled(local_rows)
         values = sample(total, seed)
         return values[first : first + tf.cast(local_rows, tf.int32)]
+
+
+_CURRENT = threading.local()  # MirroredStrategy traces each replica in its own thread
+
+
+@contextlib.contextmanager
+def row_window(window):
+    """Within the block, `current_row_window()` is `window` (this thread, i.e. this replica).
+
+    `GAN.train_step` sets it around each update, so that a layer drawing per-row randomness
+    (`layers.ReplicaDropout`) can draw for the global minibatch and keep this replica's rows.
+    """
+    previous = getattr(_CURRENT, "window", None)
+    _CURRENT.window = window
+    try:
+        yield window
+    finally:
+        _CURRENT.window = previous
+
+
+def current_row_window():
+    """The `RowWindow` of the update being traced on this replica, or None outside one."""
+    return getattr(_CURRENT, "window", None)
 
 
 def sample_latent(num, seed, latent_dim, noise="normal"):
