@@ -8,7 +8,8 @@ Scalars (TensorBoard, x-axis = global step, i.e. generator updates):
 - `d_loss`, `g_loss`, `d_real` (mean D(x)), `d_fake` (mean D(G(z))): means over the last window of
   steps. Keras' metrics are running means since the epoch began, `m_b = (1/b) sum_{i<=b} v_i` (every
   step weighs the same: batches are complete), so the window (a, b] mean is recovered exactly as
-  `(b m_b - a m_a) / (b - a)`.
+  `(b m_b - a m_a) / (b - a)`. Also `d_reg`, `g_reg`: the networks' own losses in their objectives
+  (Keras weight regularizers, `add_loss`; 0 without any).
 - `d_learning_rate`, `g_learning_rate` (and `d_momentum`/`g_momentum` for scheduled-momentum SGD),
   the values the optimizers use at that step;
 - `images_per_second`: real images consumed per second of wall-clock over the window.
@@ -47,7 +48,7 @@ __all__ = [
     "learning_rate",
 ]
 
-_METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
+_METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "d_reg", "g_reg")
 
 
 def _scalar(value):
