@@ -7,6 +7,7 @@ Each test starts from a copy of one tiny 2-epoch ring8 workdir and damages or sw
 import json
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -107,7 +108,7 @@ def test_find_checkpoints_library_cases(tmp_path):
 # ------------------------------------------------------------------------------------ 5. outside
 def test_index_entry_outside_the_directory_is_refused_and_nothing_is_deleted(run, tmp_path):
     """An index naming `/elsewhere/ckpt-1` used to be followed, and the manager's cleanup deleted
-    those files once they were the oldest beyond max_checkpoints."""
+    those files once they were the oldest beyond max_checkpoints (seen: victim emptied, exit 0)."""
     victim = tmp_path / "victim"
     victim.mkdir()
     directory = _ckpt_dir(run)
@@ -115,10 +116,14 @@ def test_index_entry_outside_the_directory_is_refused_and_nothing_is_deleted(run
         if name.startswith("ckpt-1."):
             shutil.copy(os.path.join(directory, name), victim / name)
     victim_files = sorted(os.listdir(victim))
+    now = time.time()  # with timestamps, as TF writes them: the manager tracks (and rotates) both
     with open(os.path.join(directory, "checkpoint"), "w") as f:
         f.write(f'model_checkpoint_path: "ckpt-2"\n'
                 f'all_model_checkpoint_paths: "{victim / "ckpt-1"}"\n'
-                'all_model_checkpoint_paths: "ckpt-2"\n')
+                'all_model_checkpoint_paths: "ckpt-2"\n'
+                f"all_model_checkpoint_timestamps: {now - 100}\n"
+                f"all_model_checkpoint_timestamps: {now - 50}\n"
+                f"last_preserved_timestamp: {now - 1000}\n")
     with pytest.raises(checkpoints.CheckpointError, match="outside") as e:
         train_lib.train_and_evaluate(tiny_ring8_config(epochs=5), run)
     assert str(victim / "ckpt-1") in str(e.value)
