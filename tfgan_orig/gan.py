@@ -685,11 +685,11 @@ class GAN(keras.Model):
         before = tf.cast(tf.range(replicas) < tf.cast(replica_id, tf.int32), tf.int32)
         return tf.reduce_sum(counts * before), tf.reduce_sum(counts)
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+    def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
         """`keras.Model.fit`; with packing (`pack > 1`) batches that cannot be packed exactly are
         refused here, before training (every other batch is trained exactly, see the module)."""
         self._check_packable(x, batch_size)
-        return super().fit(x, y, batch_size=batch_size, **kwargs)
+        return super().fit(x, y, batch_size, *args, **kwargs)
 
     def _check_packable(self, x, batch_size):
         """With `pack` = m > 1 each replica's share of every minibatch is grouped into packs of m
