@@ -149,7 +149,7 @@ def test_packed_discriminator_judges_groups_of_samples():
     fake = gan.generator(z)
     r = d(real.reshape(4, 6)).numpy()[:, 0]  # rows (0,1), (2,3), ... concatenated
     f = d(tf.reshape(fake, (4, 6))).numpy()[:, 0]
-    expected = np.mean(np.logaddexp(0, -r) + np.logaddexp(0, f))
+    expected = np.mean(0.5 * (np.logaddexp(0, -r) + np.logaddexp(0, f)))  # J(D) with its 1/2
     history = gan.fit(tf.data.Dataset.from_tensors(real), verbose=0).history
     np.testing.assert_allclose(history["d_loss"][0], expected, rtol=1e-5)
     np.testing.assert_allclose(history["d_real"][0], np.mean(1 / (1 + np.exp(-r))), rtol=1e-5)
