@@ -97,7 +97,9 @@ def _call_loss(net):
     """Sum of the losses `net` added in its latest call (`add_loss`, activity regularizers), or
     None. Keras' `net.losses` lists those first and the weight regularizers last."""
     losses = net.losses
-    num_weight = sum(1 for v in net.trainable_variables if getattr(v, "regularizer", None) is not None)
+    num_weight = sum(
+        1 for v in net.trainable_variables if getattr(v, "regularizer", None) is not None
+    )
     call = losses[: len(losses) - num_weight]
     return tf.add_n([tf.cast(x, tf.float32) for x in call]) if call else None
 
