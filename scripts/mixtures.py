@@ -188,14 +188,14 @@ def mean_se(values):
     return m, math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1) / len(v)), len(v)
 
 
-def summarize(runs, dataset, row, seeds, epochs):
+def summarize(runs, dataset, row, seeds, epochs, generator="auto"):
     per_seed = {}
     wall = cpu = 0.0
     for s in seeds:
         wd = workdir(runs, dataset, row, s)
         m = _read_json(os.path.join(wd, "eval", "metrics.json"))
         ema = _read_json(os.path.join(wd, "eval", "metrics_ema.json"))
-        if m and ema and ema.get("epoch") == m.get("epoch"):
+        if m and ema and ema.get("epoch") == m.get("epoch") and generator != "live":
             m = dict(ema, live_generator={k: m.get(k) for k in (
                 "modes_captured", "high_quality_fraction", "reverse_kl")})
         if m:
@@ -206,7 +206,7 @@ def summarize(runs, dataset, row, seeds, epochs):
                                                  "reverse_kl", "generator", "live_generator")}
         for seg in _read_json(os.path.join(wd, "wall_seconds.json"), []):
             wall += seg["seconds"]
-            cpu += seg.get("cpu_seconds", 0.0)
+            cpu += seg.get("cpu_seconds") or 0.0
     out = {"dataset": dataset, "row": row, "config": config_path(dataset, row),
            "seeds": sorted(per_seed), "epochs_target": epochs,
            "package_epochs_per_pacgan_epoch": epoch_multiplier(dataset, row),
@@ -327,6 +327,8 @@ def main():
     p.add_argument("--no-fast", dest="fast", action="store_false",
                    help="the configs' own speed settings instead of XLA + 50 steps/execution")
     p.add_argument("--python", default=sys.executable)
+    p.add_argument("--generator", choices=["auto", "live", "ema"], default="auto",
+                   help="table: which generator's numbers (auto: the EMA one where the run has it)")
     p.add_argument("--output", default=None, help="table basename (default RUNS/table)")
     args, extra = p.parse_known_args()  # the rest: --config.X=Y overrides for every run
     extra = [e for e in extra if e != "--"]
@@ -353,7 +355,7 @@ def main():
                 for r in rows:
                     run_one(args.runs, d, r, s, args.epochs, args.fast, args.extra, args.python)
     if args.command in ("table", "all"):
-        summaries = [summarize(args.runs, d, r, seeds, args.epochs)
+        summaries = [summarize(args.runs, d, r, seeds, args.epochs, args.generator)
                      for d in datasets for r in rows]
         base = args.output or os.path.join(args.runs, "table")
         os.makedirs(os.path.dirname(base) or ".", exist_ok=True)
