@@ -61,3 +61,26 @@ def tiny_ring8_config(**train):
     for key, value in train.items():
         config.train[key] = value
     return config
+
+
+# Workdir inspection shared by the checkpoint, preflight, divergence and end-to-end tests.
+def files_under(path):
+    """Every file under `path`, relative to it, sorted."""
+    return sorted(os.path.relpath(os.path.join(d, f), path)
+                  for d, _, fs in os.walk(path) for f in fs)
+
+
+def indexed_checkpoints(workdir):
+    """Checkpoint numbers the `checkpoint` index names (what a resume may load)."""
+    state = tf.train.get_checkpoint_state(os.path.join(workdir, "checkpoints"))
+    if state is None:
+        return []
+    return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths]
+
+
+def assert_indexed_checkpoints_complete(workdir):
+    for number in indexed_checkpoints(workdir):
+        prefix = os.path.join(workdir, "checkpoints", f"ckpt-{number}")
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)  # raises on a partial file

@@ -1,7 +1,8 @@
 """Checkpoints: the index is not trusted blindly, the run fingerprint travels in every checkpoint,
 and restores are complete (tfgan_orig.checkpoints, against the real training program).
 
-Each test starts from a copy of one tiny 2-epoch ring8 workdir and damages or swaps one thing.
+Most tests start from a copy of one tiny 2-epoch ring8 workdir and damage or swap one thing; the
+last ones damage the newest checkpoint of their own run (truncated data, a killed save's leftovers).
 """
 
 import json
@@ -15,7 +16,11 @@ import tensorflow as tf
 
 from tfgan_orig import checkpoints, train_lib, workdir as workdir_lib
 
-from conftest import tiny_ring8_config
+from conftest import assert_indexed_checkpoints_complete, tiny_ring8_config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+tiny_config = tiny_ring8_config
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +214,63 @@ def test_export_use_ema_fails_when_config_claims_an_ema_the_checkpoint_lacks(run
     with pytest.raises(workdir_lib.WorkdirError, match="ema_decay"):
         export.export_from_workdir(run, use_ema=True)
     assert workdir_lib.latest_export(workdir_lib.paths(run)["export"]) is None
+
+
+# ------------------------------------------------ damaged or partial newest checkpoint
+def test_truncated_newest_checkpoint_is_named_and_the_previous_one_resumes(tmp_path, capsys):
+    workdir = str(tmp_path)
+    train_lib.train_and_evaluate(tiny_config(epochs=2), workdir)
+    data_file = os.path.join(workdir, "checkpoints", "ckpt-2.data-00000-of-00001")
+    with open(data_file, "r+b") as f:
+        f.truncate(os.path.getsize(data_file) // 2)
+    capsys.readouterr()
+    result = train_lib.train_and_evaluate(tiny_config(epochs=3), workdir)
+    out = capsys.readouterr().out
+    assert f"Checkpoint {os.path.join(workdir, 'checkpoints', 'ckpt-2')} is damaged" in out
+    assert data_file in out  # the file itself is named, with its size
+    assert result["start_epoch"] == 1 and len(result["history"]["d_loss"]) == 2
+    assert result["checkpoint"].endswith("ckpt-3")
+    assert_indexed_checkpoints_complete(workdir)
+
+
+def _tiny_config():
+    import runpy
+
+    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
+    config.model.g_hidden_units = (8,)
+    config.model.d_units = 4
+    config.model.d_pieces = 2
+    config.train.batch_size = 8
+    config.train.steps_per_epoch = 2
+    config.train.epochs = 2
+    config.train.verbose = 0
+    config.train.export = False
+    config.train.num_samples = 20
+    return config
+
+
+def test_damaged_newest_checkpoint_falls_back_to_previous(tmp_path):
+    config = _tiny_config()
+    train_lib.train_and_evaluate(config, str(tmp_path))
+    ckpt_dir = os.path.join(str(tmp_path), "checkpoints")
+    data_file = os.path.join(ckpt_dir, "ckpt-2.data-00000-of-00001")
+    with open(data_file, "r+b") as f:  # truncate: a disk fault after the index was written
+        f.truncate(10)
+    gan = train_lib.load_gan_from_workdir(str(tmp_path))
+    assert gan.restored_epoch == 1
+    # Training resumes from epoch 1 and completes epoch 2 again.
+    result = train_lib.train_and_evaluate(config, str(tmp_path))
+    assert result["start_epoch"] == 1 and len(result["history"]["d_loss"]) == 1
+
+
+def test_orphan_partial_save_is_ignored(tmp_path):
+    """A save killed before the index update leaves files the index does not name: not loaded."""
+    config = _tiny_config()
+    train_lib.train_and_evaluate(config, str(tmp_path))
+    ckpt_dir = os.path.join(str(tmp_path), "checkpoints")
+    # What a killed `ckpt-3` write leaves behind: a temp shard directory and a half data file.
+    os.makedirs(os.path.join(ckpt_dir, "ckpt-3_temp", "part-00000-of-00001"), exist_ok=True)
+    with open(os.path.join(ckpt_dir, "ckpt-3.data-00000-of-00001"), "wb") as f:
+        f.write(b"\x00" * 7)
+    gan = train_lib.load_gan_from_workdir(str(tmp_path))
+    assert gan.restored_epoch == 2

@@ -1,4 +1,5 @@
-"""Tests of tfgan_orig.workdir: the one workdir layout and the one atomic write."""
+"""Tests of tfgan_orig.workdir: the one workdir layout, the one atomic write, the run fingerprint
+and the workdir lock (two training processes on one workdir: test_reliability_e2e.py)."""
 
 import json
 import os
@@ -97,3 +98,15 @@ def test_run_fingerprint_holds_what_defines_a_run_and_nothing_else():
     other.model.latent_dim = 3
     assert workdir.fingerprint_differences(fingerprint, workdir.run_fingerprint(other)) == [
         "model.latent_dim: checkpoint 2, config 3"]
+
+
+def test_lock_is_exclusive_within_and_across_objects(tmp_path):
+    from tfgan_orig import workdir as workdir_lib
+
+    first = workdir_lib.WorkdirLock(str(tmp_path)).acquire()
+    with pytest.raises(workdir_lib.WorkdirInUse, match=f"pid {os.getpid()} on host"):
+        workdir_lib.WorkdirLock(str(tmp_path)).acquire()
+    first.release()
+    with workdir_lib.WorkdirLock(str(tmp_path)) as again:
+        assert again.held and again.taken_over is None
+    assert os.listdir(tmp_path) == []

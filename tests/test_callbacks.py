@@ -1,5 +1,7 @@
-"""TensorBoard read-back: the real `tensorboard` server, started on a loopback port on a finished
-run's logs, serves the scalars and the sample picture the callbacks wrote."""
+"""Tests of tfgan_orig.callbacks' TensorBoard output, read back: the real `tensorboard` server,
+started on a loopback port on a finished run's logs, serves the scalars, hparams and the sample
+picture the callbacks wrote. (SIGTERM/SIGINT handling, StopOnSignal, runs end to end in
+test_reliability_e2e.py.)"""
 
 import json
 import os

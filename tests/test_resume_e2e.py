@@ -1,5 +1,6 @@
-"""Checkpoints and resume: a run SIGKILLed in the middle and re-run ends with the same weights as an
-uninterrupted run; a damaged newest checkpoint falls back to the previous one."""
+"""Resume end to end: a training program on the paper nets SIGKILLed in the middle and re-run ends
+with the same weights as an uninterrupted run. (The damaged-newest-checkpoint fallback is in
+test_checkpoints.py.)"""
 
 import os
 import signal
@@ -10,8 +11,6 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from tfgan_orig import train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,44 +95,3 @@ def test_sigkill_and_rerun_equals_uninterrupted_run(tmp_path):
                                    err_msg=name)
 
 
-def _tiny_config():
-    import runpy
-
-    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
-    config.model.g_hidden_units = (8,)
-    config.model.d_units = 4
-    config.model.d_pieces = 2
-    config.train.batch_size = 8
-    config.train.steps_per_epoch = 2
-    config.train.epochs = 2
-    config.train.verbose = 0
-    config.train.export = False
-    config.train.num_samples = 20
-    return config
-
-
-def test_damaged_newest_checkpoint_falls_back_to_previous(tmp_path):
-    config = _tiny_config()
-    train_lib.train_and_evaluate(config, str(tmp_path))
-    ckpt_dir = os.path.join(str(tmp_path), "checkpoints")
-    data_file = os.path.join(ckpt_dir, "ckpt-2.data-00000-of-00001")
-    with open(data_file, "r+b") as f:  # truncate: a disk fault after the index was written
-        f.truncate(10)
-    gan = train_lib.load_gan_from_workdir(str(tmp_path))
-    assert gan.restored_epoch == 1
-    # Training resumes from epoch 1 and completes epoch 2 again.
-    result = train_lib.train_and_evaluate(config, str(tmp_path))
-    assert result["start_epoch"] == 1 and len(result["history"]["d_loss"]) == 1
-
-
-def test_orphan_partial_save_is_ignored(tmp_path):
-    """A save killed before the index update leaves files the index does not name: not loaded."""
-    config = _tiny_config()
-    train_lib.train_and_evaluate(config, str(tmp_path))
-    ckpt_dir = os.path.join(str(tmp_path), "checkpoints")
-    # What a killed `ckpt-3` write leaves behind: a temp shard directory and a half data file.
-    os.makedirs(os.path.join(ckpt_dir, "ckpt-3_temp", "part-00000-of-00001"), exist_ok=True)
-    with open(os.path.join(ckpt_dir, "ckpt-3.data-00000-of-00001"), "wb") as f:
-        f.write(b"\x00" * 7)
-    gan = train_lib.load_gan_from_workdir(str(tmp_path))
-    assert gan.restored_epoch == 2
