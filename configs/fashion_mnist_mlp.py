@@ -7,7 +7,7 @@ Data: Debian's `dataset-fashion-mnist` package (/usr/share/datasets/fashion-mnis
 automatically), or tfds online. All 60,000 training images (600 steps of 100 per epoch).
 Time here (2 CPU cores shared with other jobs): see docs/training.md for the measured seconds per
 epoch; 300 epochs take hours. The paper's SGD (lr 0.1, tiny init) needs many epochs before samples
-look like garments; configs/fashion_mnist_demo.py is the fast, Adam-trained version used by demo.sh.
+look like garments; configs/fashion_mnist_demo.py is the shorter run used by demo.sh (same networks and optimizer).
 Step sizes as the authors' (configs/mnist_mlp.py): D's loss carries their 1/2, both lr 0.1.
 """
 
