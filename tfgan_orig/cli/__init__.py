@@ -11,7 +11,7 @@ these modules (or all of them in one process) defines no flag, so none can clash
 
 import sys
 
-from absl import flags
+from absl import app, flags
 
 
 def show_flags_in_help(module_name):
@@ -22,3 +22,10 @@ def show_flags_in_help(module_name):
     """
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
+def run_program(module_name, define_flags, main, **app_run_kwargs):
+    """Runs a program: defines its flags, lists them under `--helpshort`, then `app.run(main)`."""
+    define_flags()
+    show_flags_in_help(module_name)
+    app.run(main, **app_run_kwargs)

@@ -101,9 +101,7 @@ def _evaluate():
 
 def run():
     """Entry point of `python -m tfgan_orig.evaluate`."""
-    define_flags()
-    cli.show_flags_in_help(__name__)
-    app.run(main)
+    cli.run_program(__name__, define_flags, main)
 
 
 if __name__ == "__main__":

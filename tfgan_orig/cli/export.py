@@ -8,7 +8,7 @@ Prints the new version's path. The library is `tfgan_orig.export` (`export_from_
 
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from tfgan_orig import cli
 from tfgan_orig import export
@@ -64,9 +64,7 @@ def main(argv):
 
 def run():
     """Entry point of `python -m tfgan_orig.export`."""
-    define_flags()
-    cli.show_flags_in_help(__name__)
-    app.run(main)
+    cli.run_program(__name__, define_flags, main)
 
 
 if __name__ == "__main__":

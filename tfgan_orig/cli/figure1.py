@@ -89,9 +89,7 @@ def main(argv):
 
 def run():
     """Entry point of `python -m tfgan_orig.figure1`."""
-    define_flags()
-    cli.show_flags_in_help(__name__)
-    app.run(main)
+    cli.run_program(__name__, define_flags, main)
 
 
 if __name__ == "__main__":

@@ -91,9 +91,7 @@ def parse_flags(argv):
 
 def run():
     """Entry point of `python -m tfgan_orig.train` and the `tfgan-train` console script."""
-    define_flags()
-    cli.show_flags_in_help(__name__)
-    app.run(main, argv=sys.argv, flags_parser=parse_flags)
+    cli.run_program(__name__, define_flags, main, argv=sys.argv, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":
