@@ -18,6 +18,10 @@ def test_layout_is_the_documented_contract(tmp_path):
     assert p["samples"] == os.path.join(tmp_path, "samples")
     assert p["export"] == os.path.join(tmp_path, "export", "generator")
     assert p["metrics"] == os.path.join(tmp_path, "eval", "metrics.json")
+    assert p["eval_tensorboard"] == os.path.join(tmp_path, "tensorboard", "eval")
+    assert p["latest_samples"] == os.path.join(tmp_path, "samples", "latest.png")
+    epoch_7 = os.path.join(tmp_path, "samples", "epoch_0007.png")
+    assert workdir.samples_png(p["samples"], 7) == epoch_7
     assert train_lib.workdir_paths(str(tmp_path)) == p  # the old public name
 
 
@@ -44,6 +48,22 @@ def test_failed_write_keeps_the_old_content(tmp_path):
         workdir.write_bytes("not bytes", str(target))
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["x.json"]
+
+
+def test_replacing_publishes_what_a_library_wrote_or_nothing(tmp_path):
+    """For files another library writes itself (a `.keras` model): the same temp + rename."""
+    target = tmp_path / "model.keras"
+    with workdir.replacing(str(target), suffix=".keras") as tmp:
+        assert tmp.endswith(".keras") and os.path.dirname(tmp) == str(tmp_path)
+        with open(tmp, "w") as f:
+            f.write("new")
+    assert target.read_text() == "new" and os.listdir(tmp_path) == ["model.keras"]
+    with pytest.raises(RuntimeError):
+        with workdir.replacing(str(target), suffix=".keras") as tmp:
+            with open(tmp, "w") as f:
+                f.write("half")
+            raise RuntimeError("killed mid-save")
+    assert target.read_text() == "new" and os.listdir(tmp_path) == ["model.keras"]
 
 
 def test_latest_export_is_the_largest_integer_version(tmp_path):

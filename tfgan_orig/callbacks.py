@@ -219,9 +219,9 @@ class TrainingSummaries(keras.callbacks.Callback):
         else:
             picture = images_lib.image_grid(samples, self.value_range)
             png = images_lib.png_bytes(picture)
-        path = os.path.join(self.samples_dir, f"epoch_{epochs_done:04d}.png")
+        path = workdir_lib.samples_png(self.samples_dir, epochs_done)
         workdir_lib.write_bytes(png, path)
-        workdir_lib.write_bytes(png, os.path.join(self.samples_dir, "latest.png"))
+        workdir_lib.write_bytes(png, workdir_lib.samples_png(self.samples_dir))
         self.last_sample_path = path
         with self.writer.as_default(step=epochs_done):
             tf.summary.image("samples", picture[None], max_outputs=1)

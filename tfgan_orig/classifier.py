@@ -20,6 +20,7 @@ have a `name` that every reported number carries.
 """
 
 import datetime
+import inspect
 import json
 import os
 
@@ -189,20 +190,19 @@ def load_classifier(dataset="fashion_mnist", data_dir=None, train_if_missing=Tru
             )
         logging.info("Training the %s feature classifier (cached at %s).", dataset, path)
         model, accuracy = train_classifier(dataset, data_dir, **train_kwargs)
+        defaults = inspect.signature(train_classifier).parameters  # the defaults, written once
         record = {
             "dataset": dataset,
             "test_accuracy": accuracy,
-            "epochs": train_kwargs.get("epochs", 8),
+            "epochs": train_kwargs.get("epochs", defaults["epochs"].default),
             "num_train": train_kwargs.get("limit") or data_lib.info(dataset).num_train,
-            "seed": train_kwargs.get("seed", 0),
+            "seed": train_kwargs.get("seed", defaults["seed"].default),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "keras_version": keras.__version__,
         }
-        os.makedirs(os.path.dirname(path), exist_ok=True)
         # Write-then-rename: a concurrent evaluation never reads a half-written model.
-        tmp = f"{path}.{os.getpid()}.tmp.keras"
-        model.save(tmp)
-        os.replace(tmp, path)
+        with workdir_lib.replacing(path, suffix=".keras") as tmp:
+            model.save(tmp)
         workdir_lib.write_json(record, record_path)
     model = keras.saving.load_model(path)
     record = {}

@@ -29,6 +29,7 @@ writes `figure1.png`, `figure1.json` (the snapshots' numbers and the optimal-D c
 losses and the checks).
 """
 
+import inspect
 import math
 import os
 import statistics
@@ -417,8 +418,9 @@ def run(out_dir, check=True, check_steps=2000, check_shift=1.0, **train_kwargs):
         "settings": _jsonable(train_kwargs),
     }
     if check:
-        data_mean = train_kwargs.get("data_mean", 4.0)
-        data_std = train_kwargs.get("data_std", 0.5)
+        defaults = inspect.signature(train_figure1).parameters  # the defaults, written once
+        data_mean = train_kwargs.get("data_mean", defaults["data_mean"].default)
+        data_std = train_kwargs.get("data_std", defaults["data_std"].default)
         checks = {}
         for name, g_mean in (("equal", data_mean), ("shifted", data_mean - check_shift)):
             c = theory.optimal_discriminator_check(

@@ -112,7 +112,7 @@ def _callbacks(config, paths, ckpt, num_steps, chief, stop, start_step):
     if chief and config.eval.metrics and config.eval.every_n_epochs > 0:
         fit_callbacks.append(evaluation.EvaluationCallback(
             config.data.name,
-            log_dir=os.path.join(paths["tensorboard"], "eval"),
+            log_dir=paths["eval_tensorboard"],
             metrics=config.eval.metrics,
             every_n_epochs=config.eval.every_n_epochs,
             num_samples=config.eval.num_samples or None,
@@ -279,7 +279,7 @@ def _train(config, workdir, strategy, chief, stop):
             gan, paths["export"], use_ema=gan.ema_generator is not None
         )
         logging.info("Exported the generator to %s", export_path)
-    sample_png = os.path.join(paths["samples"], "latest.png")
+    sample_png = paths["latest_samples"]
     stopped = time_limit.stopped_at_epoch if time_limit is not None else None
     if stopped is not None and stopped < epochs:
         print(

@@ -4,18 +4,21 @@ Layout (a contract other tools rely on; `paths(workdir)` returns it):
 
     WORKDIR/config.json                 the resolved config of the run
     WORKDIR/tensorboard/                event files (scalars, sample pictures, hparams)
+    WORKDIR/tensorboard/eval/           the metrics logged during training
     WORKDIR/checkpoints/                full training state, `ckpt-<epoch>.*` + `checkpoint` index
-    WORKDIR/samples/                    epoch_NNNN.png and latest.png
+    WORKDIR/samples/                    epoch_NNNN.png (`samples_png`) and latest.png
     WORKDIR/export/generator/<version>/ the generator as a TF Serving SavedModel
     WORKDIR/eval/metrics.json           the latest `python -m tfgan_orig.evaluate` record
     WORKDIR/lock                        while training: who trains here (see `WorkdirLock`)
 
-Every file written here goes through `write_text` / `write_bytes` / `write_json`: the data is
-written to a temporary file in the same folder, flushed to disk (`fsync`), then renamed over the
-target (`os.replace`, atomic on POSIX). A reader never sees a half-written file, and a crash leaves
+Every file written here goes through `write_text` / `write_bytes` / `write_json` (or, for a file a
+library writes itself such as a `.keras` model, `replacing`): the data is written to a temporary
+file in the same folder, flushed to disk (`fsync`), then renamed over the target (`os.replace`,
+atomic on POSIX). A reader never sees a half-written file, and a crash leaves
 either the old or the new content (plus at worst an orphan `*.tmp-<pid>` file).
 """
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -29,6 +32,8 @@ __all__ = [
     "CONFIG_FILE",
     "paths",
     "workdir_paths",
+    "samples_png",
+    "replacing",
     "write_bytes",
     "write_text",
     "write_json",
@@ -52,17 +57,20 @@ LOCK_FILE = "lock"
 def paths(workdir):
     """The workdir layout as a dict of absolute paths.
 
-    Keys: `workdir`, `config` (config.json), `tensorboard`, `checkpoints`, `samples`, `export`
+    Keys: `workdir`, `config` (config.json), `tensorboard`, `eval_tensorboard` (the metrics logged
+    during training), `checkpoints`, `samples`, `latest_samples` (samples/latest.png), `export`
     (the generator's model base directory, versions below it), `eval` (evaluation outputs),
-    `metrics` (eval/metrics.json).
+    `metrics` (eval/metrics.json), `lock`.
     """
     workdir = os.path.abspath(workdir)
     return {
         "workdir": workdir,
         "config": os.path.join(workdir, CONFIG_FILE),
         "tensorboard": os.path.join(workdir, "tensorboard"),
+        "eval_tensorboard": os.path.join(workdir, "tensorboard", "eval"),
         "checkpoints": os.path.join(workdir, "checkpoints"),
         "samples": os.path.join(workdir, "samples"),
+        "latest_samples": samples_png(os.path.join(workdir, "samples")),
         "export": os.path.join(workdir, "export", "generator"),
         "eval": os.path.join(workdir, "eval"),
         "metrics": os.path.join(workdir, "eval", "metrics.json"),
@@ -71,6 +79,11 @@ def paths(workdir):
 
 
 workdir_paths = paths  # the name train_lib has always exported
+
+
+def samples_png(samples_dir, epoch=None):
+    """The picture after `epoch` epochs (`epoch_NNNN.png`), or the latest one (`latest.png`)."""
+    return os.path.join(samples_dir, "latest.png" if epoch is None else f"epoch_{epoch:04d}.png")
 
 
 def latest_export(export_dir):
@@ -84,24 +97,37 @@ def latest_export(export_dir):
 
 
 # ------------------------------------------------------------------------------------ atomic writes
-def write_bytes(data, path):
-    """Writes `data` (bytes) to `path` atomically (temp file, fsync, `os.replace`). Returns `path`.
-
+@contextlib.contextmanager
+def replacing(path, suffix=""):
+    """Yields a temporary path beside `path` to write a file to; when the block ends without an
+    error, that file is flushed to disk (`fsync`) and renamed over `path` (`os.replace`); on an
+    error it is removed. `suffix` ends the temporary name (Keras wants `.keras` to save a model).
     The parent folder is created if needed.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}{suffix}"
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def write_bytes(data, path):
+    """Writes `data` (bytes) to `path` atomically (temp file, fsync, `os.replace`). Returns `path`.
+
+    The parent folder is created if needed.
+    """
+    with replacing(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
     return path
 
 
