@@ -53,7 +53,7 @@ def test_one_vs_two_replicas_same_weights_and_logs_for_every_loss(loss):
     # about the replica arithmetic, so the margin is put far above every energy these nets reach in
     # 6 small Adam steps (generated energies stayed in [-0.02, 0.63] here): each example is on the
     # linear branch, and the arithmetic is compared exactly like the other losses'. The margin's
-    # branch is tested in test_losses_family.py.
+    # branch is tested in test_losses.py.
     kwargs = {"ebgan_margin": 100.0} if loss == "ebgan" else {}
     one, h1 = _fit(tf.distribute.get_strategy(), loss, **kwargs)
     two, h2 = _fit(mirrored_strategy(), loss, **kwargs)

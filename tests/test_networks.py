@@ -1,4 +1,5 @@
-"""The package's networks: constructors, their contracts, and their behaviour under a strategy."""
+"""The package's networks: constructors, their contracts (the DCGAN/EBGAN/conditional nets, spectral
+normalization, VBN generators), and their behaviour under a strategy."""
 
 import keras
 import numpy as np
@@ -123,3 +124,78 @@ def test_pixel_mean_logit_bias_clips_like_pylearn2():
     # Golden: logit(1e-7) = ln(1e-7 / (1 - 1e-7)) = -16.11809560, logit(0.25) = -ln 3.
     np.testing.assert_allclose(bias, [-16.1180956, 16.1180956, -1.0986123, 0.0], rtol=1e-6, atol=1e-6)
     assert bias.dtype == np.float32
+
+
+# ------------------------------------------------------------------- DCGAN, EBGAN, VBN, conditional nets
+RNG = np.random.default_rng(0)
+
+
+def test_vbn_generator_samples_are_independent_of_the_batch_in_training():
+    g = networks.dcgan_generator(
+        8, (28, 28, 1), base_filters=4, normalization="virtual_batch", reference_size=6, seed=0
+    )
+    z = RNG.normal(size=(4, 8)).astype(np.float32)
+    full = g(z, training=True).numpy()
+    alone = g(z[2:3], training=True).numpy()
+    assert full.shape == (4, 28, 28, 1)
+    np.testing.assert_allclose(full[2:3], alone, rtol=1e-4, atol=1e-5)
+    # Batch norm in training mode, by contrast, mixes the batch.
+    g_bn = networks.dcgan_generator(8, (28, 28, 1), base_filters=4, seed=0)
+    assert not np.allclose(g_bn(z, training=True).numpy()[2:3], g_bn(z[2:3], training=True).numpy())
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
+def test_dcgan_shapes_and_ranges(shape):
+    g = networks.dcgan_generator(8, shape, base_filters=4, seed=0)
+    d = networks.dcgan_discriminator(shape, base_filters=4, seed=0)
+    x = g(RNG.normal(size=(2, 8)).astype(np.float32) * 50.0).numpy()
+    assert x.shape == (2,) + shape and x.dtype == np.float32
+    assert np.all(np.abs(x) <= 1.0)  # tanh
+    assert d(x).shape == (2, 1)
+
+
+def test_dcgan_rejects_unsupported_shapes():
+    with pytest.raises(ValueError, match="Received"):
+        networks.dcgan_generator(8, (30, 30, 1))
+    with pytest.raises(ValueError, match="aux_classifier"):
+        networks.dcgan_discriminator((28, 28, 1), aux_classifier=True)
+    with pytest.raises(ValueError, match="normalization"):
+        networks.dcgan_generator(8, (28, 28, 1), normalization="group")
+
+
+def test_conditional_nets_use_the_labels():
+    g = networks.dcgan_generator(8, (28, 28, 1), base_filters=4, num_classes=10, seed=0)
+    d = networks.dcgan_discriminator((28, 28, 1), base_filters=4, num_classes=10, seed=0)
+    z = tf.constant(np.repeat(RNG.normal(size=(1, 8)), 2, axis=0).astype(np.float32))
+    x = g([z, tf.constant([1, 7])], training=False).numpy()
+    assert not np.allclose(x[0], x[1])  # same z, different class
+    same_x = tf.constant(np.repeat(x[:1], 2, axis=0))
+    logits = d([same_x, tf.constant([1, 7])]).numpy()
+    assert logits.shape == (2, 1) and logits[0, 0] != logits[1, 0]  # projection on the label
+    ac = networks.dcgan_discriminator(
+        (28, 28, 1), base_filters=4, num_classes=10, aux_classifier=True, seed=0
+    )
+    logit, class_logits = ac(x)
+    assert logit.shape == (2, 1) and class_logits.shape == (2, 10)
+
+
+def test_spectral_norm_discriminator_kernels_have_unit_spectral_norm():
+    d = networks.dcgan_discriminator(
+        (28, 28, 1), base_filters=4, spectral_norm=True, normalization="none", seed=0
+    )
+    x = RNG.normal(size=(2, 28, 28, 1)).astype(np.float32)
+    for _ in range(30):  # each training call runs one power iteration and renormalizes
+        d(x, training=True)
+    wrapped = [layer for layer in d.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == 3
+    for layer in wrapped:
+        kernel = layer.layer.kernel.numpy()
+        sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        np.testing.assert_allclose(sigma, 1.0, rtol=0.05, err_msg=layer.name)
+
+
+def test_ebgan_discriminator_returns_a_nonnegative_energy():
+    for shape in [(28, 28, 1), (2,)]:
+        d = networks.ebgan_discriminator(shape, base_filters=4, hidden_units=(8,), code_dim=4)
+        energy = d(RNG.normal(size=(3,) + shape).astype(np.float32)).numpy()
+        assert energy.shape == (3, 1) and np.all(energy >= 0.0)
