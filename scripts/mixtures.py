@@ -208,7 +208,7 @@ def summarize(runs, dataset, row, seeds, epochs, generator="auto"):
             wall += seg["seconds"]
             cpu += seg.get("cpu_seconds") or 0.0
     out = {"dataset": dataset, "row": row, "config": config_path(dataset, row),
-           "seeds": sorted(per_seed), "epochs_target": epochs,
+           "seeds": sorted(per_seed), "seeds_target": len(seeds), "epochs_target": epochs,
            "package_epochs_per_pacgan_epoch": epoch_multiplier(dataset, row),
            "epochs": [per_seed[s]["epoch"] for s in sorted(per_seed)],
            "complete": len(per_seed) == len(seeds)
@@ -244,8 +244,8 @@ def markdown(summaries):
         for s in (x for x in summaries if x["dataset"] == dataset):
             eps = sorted(set(s["epochs"]))
             ep = ",".join(map(str, eps)) or "-"
-            if not s["complete"]:
-                ep += f" (of {s['epochs_target']}; incomplete)"
+            if any(e != s["epochs_target"] for e in eps):
+                ep += f" (of {s['epochs_target']})"
             n = len(s["seeds"])
             wall = f"{s['wall_seconds_total'] / 60 / n:.1f}" if n else "-"
             pub = s["published"]
@@ -254,7 +254,7 @@ def markdown(summaries):
                 f"{pub['high_quality_percent'][0]}±{pub['high_quality_percent'][1]} / "
                 f"{pub['reverse_kl'][0]:.2f}±{pub['reverse_kl'][1]:.2f}")
             ema = any(v.get("generator") == "ema" for v in s["per_seed"].values())
-            lines.append(f"| {s['row']}{' (EMA G)' if ema else ''} | {ep} | {n} | {_pm(s['modes_captured'], 1)} | "
+            lines.append(f"| {s['row']}{' (EMA G)' if ema else ''} | {ep} | {n}/{s['seeds_target']} | {_pm(s['modes_captured'], 1)} | "
                          f"{_pm(s['high_quality_fraction'], 1)} | {_pm(s['reverse_kl'], 2)} | "
                          f"{wall} | {pubs} |")
         lines.append("")
