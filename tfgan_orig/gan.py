@@ -80,30 +80,6 @@ def _unpack(data):
     return data, None
 
 
-def _weight_penalty(net, weights=None):
-    """Sum of `net`'s Keras weight regularizers (float32 scalar) at `weights` (the values of
-    `net.trainable_variables`, in order; default: the variables themselves)."""
-    variables = net.trainable_variables
-    weights = variables if weights is None else weights
-    terms = [
-        tf.cast(v.regularizer(w), tf.float32)
-        for v, w in zip(variables, weights)
-        if getattr(v, "regularizer", None) is not None
-    ]
-    return tf.add_n(terms) if terms else tf.constant(0.0)
-
-
-def _call_loss(net):
-    """Sum of the losses `net` added in its latest call (`add_loss`, activity regularizers), or
-    None. Keras' `net.losses` lists those first and the weight regularizers last."""
-    losses = net.losses
-    num_weight = sum(
-        1 for v in net.trainable_variables if getattr(v, "regularizer", None) is not None
-    )
-    call = losses[: len(losses) - num_weight]
-    return tf.add_n([tf.cast(x, tf.float32) for x in call]) if call else None
-
-
 @keras.saving.register_keras_serializable(package="tfgan_orig")
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by `fit`.
@@ -500,7 +476,7 @@ class GAN(keras.Model):
     def _judged(self, ctx, x, labels):
         """`Judged` rows: D's outputs on `x` and the losses D added in that call."""
         logits, class_logits = ctx.discriminator(x, labels)
-        call_loss = None if ctx.network is None else _call_loss(ctx.network)
+        call_loss = None if ctx.network is None else regularizers_lib.call_loss(ctx.network)
         return Judged(x, labels, logits, class_logits, call_loss)
 
     def _judge(self, net, x, labels):
@@ -531,45 +507,6 @@ class GAN(keras.Model):
                 per_row += term
         return per_row, real, fake
 
-    @staticmethod
-    def _global_rows(rows, window):
-        """Global number of D rows of an update: its global minibatch times D rows per example
-        (0 on a replica whose share is empty; its loss is then 0)."""
-        ratio = tf.math.divide_no_nan(tf.cast(rows, tf.float32), tf.cast(window.local, tf.float32))
-        return tf.cast(window.total, tf.float32) * ratio
-
-    @staticmethod
-    def _window(local, global_batch):
-        """The window of equal shares of `global_batch` (for direct calls of the step methods)."""
-        replica_id, _ = randomness.replica_info()
-        local = tf.cast(local, tf.int32)
-        return randomness.RowWindow(
-            tf.cast(replica_id, tf.int32) * local, local, tf.cast(global_batch, tf.int32)
-        )
-
-    @staticmethod
-    def _network_losses(net, call_losses, window, weights=None):
-        """This replica's part of `net`'s own losses in one update (a float32 scalar).
-
-        Keras weight regularizers (at `weights`, default `net`'s values) count once per update:
-        each of R replicas adds 1/R of them, and the SUM all-reduce of the gradients adds them up.
-        Losses `net` added in its calls (`add_loss`, activity regularizers; Keras normalizes the
-        latter by the batch) are each replica's value on its share, weighted by its share of the
-        global minibatch (`local / total`): for a batch mean that is exactly the mean over the
-        global minibatch on any number of replicas.
-        """
-        _, replicas = randomness.replica_info()
-        total = _weight_penalty(net, weights) / float(replicas)
-        calls = [c for c in call_losses if c is not None]
-        if calls:
-            share = tf.math.divide_no_nan(
-                tf.cast(window.local, tf.float32), tf.cast(window.total, tf.float32)
-            )
-            # An empty share (possible on a batch smaller than the replicas) adds nothing; its
-            # batch-normalized losses would be 0 / 0.
-            total += tf.where(window.local > 0, tf.add_n(calls) * share, 0.0)
-        return total
-
     def _track(self, tracker, per_row):
         # Sum and count (not mean and size): an empty share adds nothing instead of NaN.
         tracker.update_state(tf.reshape(tf.cast(per_row, tf.float32), [-1]))
@@ -586,7 +523,8 @@ class GAN(keras.Model):
         sit in it (`randomness.RowWindow`; default: equal shares of `global_batch`).
         """
         local = tf.shape(real)[0]
-        window = self._window(local, global_batch) if window is None else window
+        if window is None:
+            window = randomness.RowWindow.equal_shares(local, global_batch)
         z, noise_labels = self._training_noise(local, draw, window)
         # Fakes are conditioned on the real minibatch's labels, so both halves share a label mix.
         fake_labels = labels if labels is not None else noise_labels
@@ -598,8 +536,8 @@ class GAN(keras.Model):
             per_row, real_j, fake_j = self.discriminator_objective(
                 ctx, real_x, real_labels, fake_x, fake_labels
             )
-            rows = self._global_rows(tf.shape(per_row)[0], window)
-            own = self._network_losses(
+            rows = window.global_rows(tf.shape(per_row)[0])
+            own = regularizers_lib.network_losses(
                 self.discriminator, [real_j.call_loss, fake_j.call_loss], window
             )
             loss = tf.math.divide_no_nan(tf.reduce_sum(per_row), rows) + own
@@ -620,7 +558,8 @@ class GAN(keras.Model):
         objective with `g_needs_real`, where it is paired row by row with this update's fakes).
         `global_batch`, `window`: as in `discriminator_step`, for G's `local_batch` rows.
         """
-        window = self._window(local_batch, global_batch) if window is None else window
+        if window is None:
+            window = randomness.RowWindow.equal_shares(local_batch, global_batch)
         z, labels = self._training_noise(local_batch, self.d_steps, window)
         ctx = self.step_context(self.d_steps, "g", window=window)
         needs_real = self.unrolled_steps > 0 or self.objective.g_needs_real
@@ -631,9 +570,11 @@ class GAN(keras.Model):
             real, real_labels = self._d_view(ctx, real, real_labels, "real")
         with tf.GradientTape() as tape:
             fake = self.generator(self._g_inputs(z, labels), training=True)
-            own = self._network_losses(self.generator, [_call_loss(self.generator)], window)
+            own = regularizers_lib.network_losses(
+                self.generator, [regularizers_lib.call_loss(self.generator)], window
+            )
             fake_x, fake_labels = self._d_view(ctx, fake, labels, "fake")
-            rows = self._global_rows(tf.shape(fake_x)[0], window)
+            rows = window.global_rows(tf.shape(fake_x)[0])
             if self.unrolled_steps:
 
                 def d_loss(net):
@@ -643,7 +584,7 @@ class GAN(keras.Model):
                     )
                     # D's weight regularizers at the look-ahead weights (its add_loss terms are
                     # not seen through the stateless copy).
-                    own_d = self._network_losses(self.discriminator, [], window, net.theta)
+                    own_d = regularizers_lib.network_losses(self.discriminator, [], window, net.theta)
                     return tf.math.divide_no_nan(tf.reduce_sum(per_row), rows) + own_d
 
                 lr = self.unrolled_learning_rate
@@ -670,22 +611,6 @@ class GAN(keras.Model):
             ema_lib.update(self.ema_generator, self.generator, self.ema_decay)
         self._track(self.g_loss_tracker, per_row)
         self._track_global(self.g_reg_tracker, own)
-
-    @staticmethod
-    def _share(examples):
-        """(first example of this replica's share of the global batch, global batch size).
-
-        Replicas' shares may differ in size (a batch not divisible by the number of replicas,
-        the partial last batch of `fit`); the sizes are all-reduced (one small collective).
-        """
-        replica_id, replicas = randomness.replica_info()
-        if replicas == 1:
-            return 0, examples
-        mine = tf.one_hot(replica_id, replicas, dtype=tf.float32) * tf.cast(examples, tf.float32)
-        ctx = tf.distribute.get_replica_context()
-        counts = tf.cast(ctx.all_reduce(tf.distribute.ReduceOp.SUM, mine), tf.int32)
-        before = tf.cast(tf.range(replicas) < tf.cast(replica_id, tf.int32), tf.int32)
-        return tf.reduce_sum(counts * before), tf.reduce_sum(counts)
 
     def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
         """`keras.Model.fit`; with packing (`pack > 1`) batches that cannot be packed exactly are
@@ -743,7 +668,7 @@ class GAN(keras.Model):
         # rows first ... first + n - 1. Any batch size and any shares are exact: minibatch j has
         # ceil((total - j) / k) rows, D's loss is its mean over them, noise has as many rows, and
         # G's update takes as many noise rows as the last real minibatch (floor(total / k)).
-        first, total = self._share(tf.shape(images)[0])
+        first, total = randomness.replica_share(tf.shape(images)[0])
         for j in range(k):
             start = j if isinstance(first, int) else tf.math.floormod(j - first, k)
             real = images[start::k]

@@ -31,6 +31,7 @@ __all__ = [
     "draw_seed",
     "replica_rows",
     "RowWindow",
+    "replica_share",
     "row_window",
     "current_row_window",
     "sample_latent",
@@ -117,6 +118,27 @@ class RowWindow:
         local = tf.cast(local, tf.int32)
         return cls(tf.cast(replica_id, tf.int32) * local, local, local * replicas)
 
+    @classmethod
+    def equal_shares(cls, local, total):
+        """The window of equal shares of a minibatch of `total` rows: replica r holds rows
+        `r * local ... (r + 1) * local - 1` (for direct calls of `GAN`'s step methods)."""
+        replica_id, _ = replica_info()
+        local = tf.cast(local, tf.int32)
+        return cls(tf.cast(replica_id, tf.int32) * local, local, tf.cast(total, tf.int32))
+
+    def global_rows(self, local_rows):
+        """The global number of rows of which this replica holds `local_rows` (float32): `total`
+        times rows per example, `total * local_rows / local` (0 on an empty share). The divisor of
+        a loss that is `sum over rows / global rows` (D rows: one per example, or per pack)."""
+        ratio = tf.math.divide_no_nan(
+            tf.cast(local_rows, tf.float32), tf.cast(self.local, tf.float32)
+        )
+        return tf.cast(self.total, tf.float32) * ratio
+
+    def fraction(self):
+        """This replica's share of the minibatch, `local / total` (float32; 0 if `total` is 0)."""
+        return tf.math.divide_no_nan(tf.cast(self.local, tf.float32), tf.cast(self.total, tf.float32))
+
     def scaled(self, local_rows):
         """(first, total) in units of `local_rows` rows per `local` examples (e.g. packed D rows:
         one per `pack` examples); `(0, 0)` on an empty share."""
@@ -129,6 +151,24 @@ class RowWindow:
         first, total = self.scaled(local_rows)
         values = sample(total, seed)
         return values[first : first + tf.cast(local_rows, tf.int32)]
+
+
+def replica_share(examples):
+    """(first example of this replica's share of the global batch, global batch size), given this
+    replica's `examples`.
+
+    Replicas' shares may differ in size (a batch not divisible by the number of replicas, the
+    partial last batch of `fit`); the sizes are all-reduced (one small collective). On one
+    replica: `(0, examples)`.
+    """
+    replica_id, replicas = replica_info()
+    if replicas == 1:
+        return 0, examples
+    mine = tf.one_hot(replica_id, replicas, dtype=tf.float32) * tf.cast(examples, tf.float32)
+    ctx = tf.distribute.get_replica_context()
+    counts = tf.cast(ctx.all_reduce(tf.distribute.ReduceOp.SUM, mine), tf.int32)
+    before = tf.cast(tf.range(replicas) < tf.cast(replica_id, tf.int32), tf.int32)
+    return tf.reduce_sum(counts * before), tf.reduce_sum(counts)
 
 
 _CURRENT = threading.local()  # MirroredStrategy traces each replica in its own thread

@@ -40,6 +40,9 @@ __all__ = [
     "pack_rows",
     "R1",
     "R2",
+    "weight_penalty",
+    "call_loss",
+    "network_losses",
 ]
 
 
@@ -61,6 +64,55 @@ class Judged:
         self.logits = logits
         self.class_logits = class_logits
         self.call_loss = call_loss
+
+
+# ------------------------------------------------------------------ the networks' own losses
+# Each network's own losses are part of its objective (`GAN` logs them as d_reg / g_reg).
+
+
+def weight_penalty(net, weights=None):
+    """Sum of `net`'s Keras weight regularizers (float32 scalar) at `weights` (the values of
+    `net.trainable_variables`, in order; default: the variables themselves)."""
+    variables = net.trainable_variables
+    weights = variables if weights is None else weights
+    terms = [
+        tf.cast(v.regularizer(w), tf.float32)
+        for v, w in zip(variables, weights)
+        if getattr(v, "regularizer", None) is not None
+    ]
+    return tf.add_n(terms) if terms else tf.constant(0.0)
+
+
+def call_loss(net):
+    """Sum of the losses `net` added in its latest call (`add_loss`, activity regularizers), or
+    None. Keras' `net.losses` lists those first and the weight regularizers last."""
+    losses_ = net.losses
+    num_weight = sum(
+        1 for v in net.trainable_variables if getattr(v, "regularizer", None) is not None
+    )
+    call = losses_[: len(losses_) - num_weight]
+    return tf.add_n([tf.cast(x, tf.float32) for x in call]) if call else None
+
+
+def network_losses(net, call_losses, window, weights=None):
+    """This replica's part of `net`'s own losses in one update (a float32 scalar).
+
+    Keras weight regularizers (at `weights`, default `net`'s values) count once per update:
+    each of R replicas adds 1/R of them, and the SUM all-reduce of the gradients adds them up.
+    Losses `net` added in its calls (`call_losses`: `call_loss` of each call, None for none;
+    `add_loss`, activity regularizers, which Keras normalizes by the batch) are each replica's
+    value on its share, weighted by its share of the global minibatch (`window.local /
+    window.total`): for a batch mean that is exactly the mean over the global minibatch on any
+    number of replicas.
+    """
+    _, replicas = randomness.replica_info()
+    total = weight_penalty(net, weights) / float(replicas)
+    calls = [c for c in call_losses if c is not None]
+    if calls:
+        # An empty share (possible on a batch smaller than the replicas) adds nothing; its
+        # batch-normalized losses would be 0 / 0.
+        total += tf.where(window.local > 0, tf.add_n(calls) * window.fraction(), 0.0)
+    return total
 
 
 class Context:
