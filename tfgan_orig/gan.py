@@ -267,30 +267,20 @@ class GAN(keras.Model):
             raise ValueError(
                 f"unrolled_steps must be an integer >= 0. Received: unrolled_steps={unrolled_steps}"
             )
-        built = []
         noise = regularizers_lib.InstanceNoise(instance_noise_std, instance_noise_decay_steps)
-        if noise.stddev:
-            built.append(noise)
-        if self._packing is not None:  # after instance noise: noise is per sample
-            built.append(self._packing)
-        if gradient_penalty_weight:
-            built.append(regularizers_lib.GradientPenalty(gradient_penalty_weight))
-        if r1_gamma:
-            built.append(regularizers_lib.R1(r1_gamma, penalty_every))
-        if r2_gamma:
-            built.append(regularizers_lib.R2(r2_gamma, penalty_every))
-        if clip_value is not None:
-            built.append(regularizers_lib.WeightClipping(clip_value))
-        if self._aux_regularizer is not None:
-            built.append(self._aux_regularizer)
-        for reg in regularizers:
-            if not isinstance(reg, regularizers_lib.Regularizer):
-                raise ValueError(
-                    "regularizers must be tfgan_orig.regularizers.Regularizer objects. "
-                    f"Received: {reg!r}"
-                )
+        regularizers = list(regularizers)
+        self.regularizers = regularizers_lib.from_options(
+            instance_noise=noise,
+            packing=self._packing,
+            gradient_penalty_weight=gradient_penalty_weight,
+            r1_gamma=r1_gamma,
+            r2_gamma=r2_gamma,
+            penalty_every=penalty_every,
+            clip_value=clip_value,
+            aux_classifier=self._aux_regularizer,
+            extra=regularizers,
+        )
         self.user_regularizers = list(regularizers)
-        self.regularizers = built + self.user_regularizers
         # The flat options, as given (get_compile_config, and for reading back).
         self.loss_name = self.objective.name
         self.label_smoothing = float(label_smoothing)
@@ -615,47 +605,11 @@ class GAN(keras.Model):
     def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
         """`keras.Model.fit`; with packing (`pack > 1`) batches that cannot be packed exactly are
         refused here, before training (every other batch is trained exactly, see the module)."""
-        self._check_packable(x, batch_size)
-        return super().fit(x, y, batch_size, *args, **kwargs)
-
-    def _check_packable(self, x, batch_size):
-        """With `pack` = m > 1 each replica's share of every minibatch is grouped into packs of m
-        rows, so every batch must be a multiple of `d_steps * pack * replicas` (then the packs are
-        the one-device packs). Checked for arrays and `tf.data` datasets; other inputs meet the
-        graph's assertion in `regularizers.pack_rows`."""
-        if self.pack == 1:
-            return
-        unit = self.d_steps * self.pack * self.distribute_strategy.num_replicas_in_sync
-        how = (
-            f"Use batches that are a multiple of d_steps * pack * replicas = {self.d_steps} * "
-            f"{self.pack} * {self.distribute_strategy.num_replicas_in_sync} = {unit}"
-        )
-        if isinstance(x, tf.data.Dataset):
-            spec = x.element_spec
-            spec = spec[0] if isinstance(spec, (tuple, list)) else spec
-            spec = spec["image"] if isinstance(spec, dict) else spec
-            size = spec.shape[0] if spec.shape.rank else None
-            if size is None or size % unit:
-                raise ValueError(
-                    f"GAN(pack={self.pack}) cannot pack this dataset's batches exactly. {how}, "
-                    f"batched with drop_remainder=True. Received: batch size {size} "
-                    "(None = unknown or a partial last batch)."
-                )
-            return
-        first = x[0] if isinstance(x, (tuple, list)) else x
-        first = first["image"] if isinstance(first, dict) else first
-        if not hasattr(first, "shape") or first.shape[0] is None:
-            return
-        n, batch = int(first.shape[0]), 32 if batch_size is None else int(batch_size)
-        sizes = sorted({min(batch, n), n % batch} - {0})
-        bad = [size for size in sizes if size % unit]
-        if bad:
-            raise ValueError(
-                f"GAN(pack={self.pack}) cannot pack batches of {bad} examples exactly. {how}: "
-                f"e.g. batch_size={max(unit, batch // unit * unit)} and the first "
-                f"{n // unit * unit} of the {n} examples. Received: batch_size={batch}, "
-                f"{n} examples."
+        if self._packing is not None:
+            self._packing.check_fit(
+                x, batch_size, self.d_steps, self.distribute_strategy.num_replicas_in_sync
             )
+        return super().fit(x, y, batch_size, *args, **kwargs)
 
     def train_step(self, data):
         images, labels = _unpack(data)

@@ -40,6 +40,7 @@ __all__ = [
     "pack_rows",
     "R1",
     "R2",
+    "from_options",
     "weight_penalty",
     "call_loss",
     "network_losses",
@@ -413,6 +414,47 @@ class Packing(Regularizer):
             )
         return pack_rows(x, self.pack), None
 
+    def check_fit(self, x, batch_size, d_steps, replicas):
+        """Refuses (ValueError) `GAN.fit(x, batch_size=...)` inputs whose batches cannot be
+        packed exactly.
+
+        Each replica's share of every minibatch is grouped into packs of m rows, so every batch
+        must be a multiple of `d_steps * pack * replicas` (then the packs are the one-device
+        packs). Checked for arrays and `tf.data` datasets; other inputs meet the graph's assertion
+        in `pack_rows`.
+        """
+        unit = d_steps * self.pack * replicas
+        how = (
+            f"Use batches that are a multiple of d_steps * pack * replicas = {d_steps} * "
+            f"{self.pack} * {replicas} = {unit}"
+        )
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+            spec = spec["image"] if isinstance(spec, dict) else spec
+            size = spec.shape[0] if spec.shape.rank else None
+            if size is None or size % unit:
+                raise ValueError(
+                    f"GAN(pack={self.pack}) cannot pack this dataset's batches exactly. {how}, "
+                    f"batched with drop_remainder=True. Received: batch size {size} "
+                    "(None = unknown or a partial last batch)."
+                )
+            return
+        first = x[0] if isinstance(x, (tuple, list)) else x
+        first = first["image"] if isinstance(first, dict) else first
+        if not hasattr(first, "shape") or first.shape[0] is None:
+            return
+        n, batch = int(first.shape[0]), 32 if batch_size is None else int(batch_size)
+        sizes = sorted({min(batch, n), n % batch} - {0})
+        bad = [size for size in sizes if size % unit]
+        if bad:
+            raise ValueError(
+                f"GAN(pack={self.pack}) cannot pack batches of {bad} examples exactly. {how}: "
+                f"e.g. batch_size={max(unit, batch // unit * unit)} and the first "
+                f"{n // unit * unit} of the {n} examples. Received: batch_size={batch}, "
+                f"{n} examples."
+            )
+
     def get_config(self):
         return {"pack": self.pack}
 
@@ -489,3 +531,48 @@ class R2(_ZeroCenteredPenalty):
     """
 
     role = "fake"
+
+
+def from_options(
+    instance_noise=None,
+    packing=None,
+    gradient_penalty_weight=0.0,
+    r1_gamma=0.0,
+    r2_gamma=0.0,
+    penalty_every=1,
+    clip_value=None,
+    aux_classifier=None,
+    extra=(),
+):
+    """The regularizers that `GAN.compile`'s flat options turn on, in hook order, then `extra`.
+
+    Order: instance noise (an `InstanceNoise`, kept if its stddev is not 0), then packing (a
+    `Packing` or None; after the noise, which is per sample), `GradientPenalty`, `R1`, `R2`,
+    `WeightClipping`, the AC-GAN `AuxiliaryClassifier` (or None), then the user's `extra`.
+    A zero weight / gamma or `clip_value=None` leaves that one out.
+
+    Raises:
+      ValueError: a bad option, or an `extra` item that is not a `Regularizer`.
+    """
+    built = []
+    if instance_noise is not None and instance_noise.stddev:
+        built.append(instance_noise)
+    if packing is not None:
+        built.append(packing)
+    if gradient_penalty_weight:
+        built.append(GradientPenalty(gradient_penalty_weight))
+    if r1_gamma:
+        built.append(R1(r1_gamma, penalty_every))
+    if r2_gamma:
+        built.append(R2(r2_gamma, penalty_every))
+    if clip_value is not None:
+        built.append(WeightClipping(clip_value))
+    if aux_classifier is not None:
+        built.append(aux_classifier)
+    for reg in extra:
+        if not isinstance(reg, Regularizer):
+            raise ValueError(
+                "regularizers must be tfgan_orig.regularizers.Regularizer objects. "
+                f"Received: {reg!r}"
+            )
+    return built + list(extra)
