@@ -1,0 +1,98 @@
+"""scripts/mixtures.py (PacGAN Table 1 harness): budgets in PacGAN epochs, table statistics."""
+
+import importlib.util
+import json
+import math
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def mixtures():
+    spec = importlib.util.spec_from_file_location(
+        "mixtures_script", os.path.join(ROOT, "scripts", "mixtures.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rows_map_to_configs_and_budgets_count_pacgan_epochs(mixtures):
+    assert mixtures.config_path("ring8", "gan") == os.path.join("configs", "ring8.py")
+    assert mixtures.config_path("grid25", "pacgan4") == os.path.join("configs", "grid25_pacgan4.py")
+    # PacGAN keeps 100 D rows per step: pack m means batch 100 m, epochs of 1,000 / m steps.
+    assert mixtures.epoch_multiplier("ring8", "gan") == 1
+    assert mixtures.epoch_multiplier("ring8", "pacgan2") == 2
+    assert mixtures.epoch_multiplier("grid25", "pacgan4") == 4
+    assert mixtures.epoch_multiplier("ring8", "best") == 2
+    assert mixtures.epoch_multiplier("grid25", "best") == 1
+
+
+def test_every_row_config_is_valid_and_packs_as_pacgan(mixtures):
+    import runpy
+
+    from tfgan_orig import config as config_lib
+
+    for dataset in ("ring8", "grid25"):
+        for row in ("gan", "pacgan2", "pacgan4", "best"):
+            path = os.path.join(ROOT, mixtures.config_path(dataset, row))
+            config = runpy.run_path(path)["get_config"]()
+            config_lib.validate_config(config)
+            assert config.data.name == dataset
+            pack = config.model.get("pack", 1)
+            assert config.train.batch_size == 100 * pack  # 100 packed rows per step
+            # Every row's own budget is PacGAN's 400 epochs or the "beat" budget of 40.
+            epochs = config.train.epochs / mixtures.epoch_multiplier(dataset, row)
+            assert epochs == (40 if row == "best" else 400)
+
+
+def _run(tmp_path, mixtures, dataset, row, seed, epoch, modes, hq, kl, seconds, ema=None):
+    wd = mixtures.workdir(str(tmp_path), dataset, row, seed)
+    os.makedirs(os.path.join(wd, "eval"))
+    with open(os.path.join(wd, "eval", "metrics.json"), "w") as f:
+        json.dump({"epoch": epoch, "modes_captured": modes, "high_quality_fraction": hq,
+                   "reverse_kl": kl}, f)
+    if ema is not None:
+        with open(os.path.join(wd, "eval", "metrics_ema.json"), "w") as f:
+            json.dump(dict(ema, epoch=epoch, generator="ema"), f)
+    with open(os.path.join(wd, "wall_seconds.json"), "w") as f:
+        json.dump([{"epochs": epoch, "seconds": seconds, "cpu_seconds": None}], f)
+
+
+def test_summary_mean_standard_error_per_seed_and_published_row(tmp_path, mixtures):
+    _run(tmp_path, mixtures, "ring8", "pacgan2", 0, 10, 8, 0.50, 0.10, 60.0)
+    _run(tmp_path, mixtures, "ring8", "pacgan2", 1, 10, 6, 0.70, 0.30, 120.0)
+    s = mixtures.summarize(str(tmp_path), "ring8", "pacgan2", [0, 1, 2], 5)
+    # Package epoch 10 of a pack-2 row = PacGAN epoch 5.
+    assert s["epochs"] == [5, 5] and s["seeds"] == [0, 1] and s["seeds_target"] == 3
+    assert not s["complete"]  # seed 2 has no result
+    assert s["modes_captured"]["mean"] == 7.0
+    assert s["modes_captured"]["stderr"] == pytest.approx(1.0)  # std sqrt(2) / sqrt(2)
+    assert s["high_quality_fraction"]["values"] == pytest.approx([50.0, 70.0])
+    assert s["reverse_kl"]["stderr"] == pytest.approx(0.1)
+    assert s["wall_seconds_total"] == 180.0 and s["cpu_seconds_total"] == 0.0
+    assert s["published"]["modes_captured"] == (7.9, 0.1)
+    table = mixtures.markdown([s])
+    assert "| pacgan2 | 5 | 2/3 | 7.0±1.0 | 60.0±10.0 | 0.20±0.10 | 1.5 | 7.9±0.1 / 95.6±2.0" in table
+
+
+def test_summary_reports_the_ema_generator_unless_asked_for_the_live_one(tmp_path, mixtures):
+    ema = {"modes_captured": 8, "high_quality_fraction": 0.9, "reverse_kl": 0.05}
+    _run(tmp_path, mixtures, "ring8", "gan", 0, 5, 7, 0.4, 0.5, 10.0, ema=ema)
+    auto = mixtures.summarize(str(tmp_path), "ring8", "gan", [0], 5)
+    assert auto["complete"]
+    assert auto["high_quality_fraction"]["mean"] == pytest.approx(90.0)
+    assert auto["per_seed"][0]["live_generator"]["high_quality_fraction"] == 0.4
+    assert "(EMA G)" in mixtures.markdown([auto])
+    live = mixtures.summarize(str(tmp_path), "ring8", "gan", [0], 5, generator="live")
+    assert live["high_quality_fraction"]["mean"] == pytest.approx(40.0)
+    assert live["high_quality_fraction"]["stderr"] is None  # one seed: no standard error
+
+
+def test_mean_se_skips_undefined_values(mixtures):
+    assert mixtures.mean_se([None, float("nan")]) == (None, None, 0)
+    m, se, n = mixtures.mean_se([1.0, 3.0, None])
+    assert (m, n) == (2.0, 2) and math.isclose(se, 1.0)
