@@ -421,29 +421,12 @@ class GAN(keras.Model):
 
     # -------------------------------------------------------------------------------- training
     def _training_noise(self, local_batch, draw, window=None):
-        """This replica's rows of the global (z, labels) batch for draw `draw` of the current step.
-
-        All replicas compute the same global batch from (seed, step, draw) and slice out their own
-        rows (`window`, a `randomness.RowWindow`; default: equal shares of `local_batch`), so noise
-        differs between replicas and a run on R replicas sees exactly the noise of a run on one
-        device (`tfgan_orig.randomness`).
-        """
-        window = randomness.RowWindow.even(local_batch) if window is None else window
-        seed = self._seed(draw, randomness.STREAM_LATENT)
-        z = window.rows(local_batch, seed, self.sample_latent)
-        labels = None
-        if self.num_classes is not None:
-            labels = window.rows(
-                local_batch,
-                self._seed(draw, randomness.STREAM_LABELS),
-                lambda n, s: tf.random.stateless_uniform(
-                    [n], seed=s, maxval=self.num_classes, dtype=tf.int32
-                ),
-            )
-        return z, labels
-
-    def _seed(self, draw, stream):
-        return randomness.draw_seed(self.seed, self.step_counter, self.d_steps + 1, draw, stream)
+        """This replica's rows of the global (z, labels) batch of draw `draw` of the current step
+        (`randomness.training_noise`; `window` None: equal shares of `local_batch`)."""
+        return randomness.training_noise(
+            local_batch, self.seed, self.step_counter, self.d_steps + 1, draw,
+            self.sample_latent, self.num_classes, window,
+        )
 
     def step_context(self, draw, phase="d", discriminator=None, window=None):
         """The `regularizers.Context` of draw `draw` of the current step (D: the model's D).

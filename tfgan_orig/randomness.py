@@ -35,6 +35,7 @@ __all__ = [
     "row_window",
     "current_row_window",
     "sample_latent",
+    "training_noise",
 ]
 
 NOISE_TYPES = ("normal", "uniform")
@@ -137,7 +138,8 @@ class RowWindow:
 
     def fraction(self):
         """This replica's share of the minibatch, `local / total` (float32; 0 if `total` is 0)."""
-        return tf.math.divide_no_nan(tf.cast(self.local, tf.float32), tf.cast(self.total, tf.float32))
+        local, total = tf.cast(self.local, tf.float32), tf.cast(self.total, tf.float32)
+        return tf.math.divide_no_nan(local, total)
 
     def scaled(self, local_rows):
         """(first, total) in units of `local_rows` rows per `local` examples (e.g. packed D rows:
@@ -208,3 +210,35 @@ def sample_latent(num, seed, latent_dim, noise="normal"):
     if noise == "normal":
         return tf.random.stateless_normal(shape, seed=seed)
     return tf.random.stateless_uniform(shape, seed=seed, minval=-_SQRT3, maxval=_SQRT3)
+
+
+def training_noise(
+    local_rows, seed, step, draws_per_step, draw, sample, num_classes=None, window=None
+):
+    """This replica's rows of the global (z, labels) noise batch of draw `draw` of step `step`.
+
+    All replicas compute the same global batch from (seed, step, draw) (z from stream
+    `STREAM_LATENT`, a conditional GAN's labels, uniform in `[0, num_classes)`, from
+    `STREAM_LABELS`) and slice out their own rows (`window`, a `RowWindow`; default: equal shares
+    of `local_rows`), so noise differs between replicas and a run on R replicas sees exactly the
+    noise of a run on one device.
+
+    Args:
+      sample: `fn(num, seed) -> z [num, latent_dim]`, a stateless draw (`GAN.sample_latent`).
+      num_classes: None (labels None) or the number of classes.
+
+    Returns:
+      (z `[local_rows, latent_dim]`, int32 labels `[local_rows]` or None).
+    """
+    window = RowWindow.even(local_rows) if window is None else window
+    z = window.rows(local_rows, draw_seed(seed, step, draws_per_step, draw, STREAM_LATENT), sample)
+    labels = None
+    if num_classes is not None:
+        labels = window.rows(
+            local_rows,
+            draw_seed(seed, step, draws_per_step, draw, STREAM_LABELS),
+            lambda n, s: tf.random.stateless_uniform(
+                [n], seed=s, maxval=num_classes, dtype=tf.int32
+            ),
+        )
+    return z, labels
