@@ -10,8 +10,12 @@ A `Regularizer` is a small object with up to four hooks, which `GAN` calls in ev
 - `after_d_update(ctx, discriminator)`: act on D after each of its updates (weight clipping).
 
 `GAN.compile` builds the family's regularizers from its flat options (`gradient_penalty_weight`,
-`clip_value`, `instance_noise_std`, ...) and appends the user's `regularizers=[...]`; the hooks run
-in that order. A new technique is one new class here: `train_step` does not change.
+`clip_value`, `instance_noise_std`, ...) with `from_options`, which appends the user's
+`regularizers=[...]`; the hooks run in that order. A new technique is one new class here (and, if
+`compile` gets a flat option for it, a line in `from_options`): `train_step` does not change.
+
+The networks' own losses (Keras weight regularizers, `add_loss` / activity regularizers) are part
+of their objectives too; `network_losses` gives one replica's part of them in an update.
 
 Rows and the divisor: D's loss is `sum over rows / global number of D rows`, whatever the rows
 are (one example, or a transformed one), so the gradient all-reduce of `tf.distribute` gives the
