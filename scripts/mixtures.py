@@ -49,6 +49,9 @@ PUBLISHED = {
         "pacgan4": ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01)),
     },
 }
+# The "beat" rows (configs/<dataset>_best.py) are compared with PacGAN4, the best published row.
+for _rows in PUBLISHED.values():
+    _rows["best"] = _rows["pacgan4"]
 MODES = {"ring8": 8, "grid25": 25}
 # The protocol's speed settings (docs/mixtures.md, benchmarks/mixture_floor.py): XLA and 50 steps
 # per execution halve the step time of these tiny nets; the mode-coverage metric is computed once
@@ -83,6 +86,13 @@ def epoch_multiplier(dataset, row):
                              "multiple of 100 (PacGAN's 100 rows per step)")
         _MULTIPLIER[key] = batch // 100
     return _MULTIPLIER[key]
+
+
+def _config_ema(dataset, row):
+    import runpy
+
+    config = runpy.run_path(os.path.join(REPO, config_path(dataset, row)))["get_config"]()
+    return float(config.model.get("ema_decay", 0.0) or 0.0)
 
 
 def workdir(runs, dataset, row, seed):
@@ -265,8 +275,9 @@ def markdown(summaries):
 
 # ------------------------------------------------------------------------------------ figure
 def figure(runs, datasets, rows, seed, path, labels=None):
-    """One scatter per (dataset, row): 2,500 samples of seed `seed`'s final generator (the EMA one
-    when the run has it) over the modes, with its mode-coverage numbers in the title."""
+    """One scatter per (dataset, row): 2,500 samples of seed `seed`'s final generator (the EMA one,
+    with standing statistics, when the row's config has one) over the modes, with its
+    mode-coverage numbers in the title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -274,7 +285,7 @@ def figure(runs, datasets, rows, seed, path, labels=None):
 
     from tfgan_orig import data, evaluation, train_lib
 
-    fig = Figure(figsize=(3.2 * len(rows), 3.4 * len(datasets)), dpi=100)
+    fig = Figure(figsize=(3.2 * len(rows), 3.7 * len(datasets)), dpi=100)
     for i, dataset in enumerate(datasets):
         modes, std = data.MIXTURES[dataset]
         centres = modes()
@@ -293,7 +304,9 @@ def figure(runs, datasets, rows, seed, path, labels=None):
             except FileNotFoundError:
                 ax.set_title(f"{dataset} {label}: no run", fontsize=9)
                 continue
-            use_ema = gan.ema_generator is not None
+            # The EMA generator where the row's config has one (the reproduced rows' runs may
+            # carry an EMA added by an override: their figure shows the live generator).
+            use_ema = gan.ema_generator is not None and _config_ema(dataset, row) > 0
             if use_ema:
                 ema_generator_ready(gan, seed)
             x = gan.generate(2500, seed=seed, use_ema=use_ema)
