@@ -16,10 +16,4 @@ from tfgan_orig import config as config_lib
 
 
 def get_config():
-    config = config_lib.pacgan_mixture_config("ring8")
-    config.model.pack = 4
-    config.train.batch_size = 400  # 100 packed rows of 4 points
-    config.train.epochs = 1600  # = PacGAN's 400 epochs of 1,000 steps
-    config.train.jit_compile = True
-    config.train.steps_per_execution = 50
-    return config
+    return config_lib.pacgan_mixture_config("ring8", pack=4)
