@@ -500,6 +500,7 @@ def export_from_workdir(workdir, export_dir=None, **kwargs):
 
 
 if __name__ == "__main__":  # `python -m tfgan_orig.export`: the program is tfgan_orig.cli.export
-    from tfgan_orig.cli import export as _cli
+    # Run by name, not imported: the library never imports the CLI layer (no import cycle).
+    import runpy
 
-    _cli.run()
+    runpy.run_module("tfgan_orig.cli.export", run_name="__main__", alter_sys=True)

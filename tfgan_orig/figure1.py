@@ -444,6 +444,7 @@ def run(out_dir, check=True, check_steps=2000, check_shift=1.0, **train_kwargs):
 
 
 if __name__ == "__main__":  # `python -m tfgan_orig.figure1`: the program is tfgan_orig.cli.figure1
-    from tfgan_orig.cli import figure1 as _cli
+    # Run by name, not imported: the library never imports the CLI layer (no import cycle).
+    import runpy
 
-    _cli.run()
+    runpy.run_module("tfgan_orig.cli.figure1", run_name="__main__", alter_sys=True)
