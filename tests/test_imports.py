@@ -26,26 +26,13 @@ def _modules():
 MODULES = _modules()
 
 
-def _is_main_block(node):
-    """`if __name__ == "__main__":` (runs only as a program, where the module is `__main__`)."""
-    test = node.test if isinstance(node, ast.If) else None
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-    )
-
-
 def _imports(path, names):
-    """The package modules `path` imports when it is imported (anywhere in it: top level or inside
-    functions; a program's `if __name__ == "__main__":` block aside)."""
+    """The package modules `path` imports (anywhere in it: top level, inside functions, and in a
+    program's `if __name__ == "__main__":` block, which must not import the CLI back either)."""
     tree = ast.parse(open(path).read(), path)
     found = set()
 
     def visit(node):
-        if _is_main_block(node):
-            return
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "tfgan_orig")
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
