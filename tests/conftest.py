@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 _cpus = tf.config.list_physical_devices("CPU")
@@ -84,3 +85,25 @@ def assert_indexed_checkpoints_complete(workdir):
         reader = tf.train.load_checkpoint(prefix)
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)  # raises on a partial file
+
+
+def tiny_nets(latent_dim=4, dim=3, width=8, seed=0, d_activation="relu"):
+    """A 2-layer G `z -> dim` and D `dim -> logit` with seeded Glorot inits (tiny, for exact tests)."""
+    init = lambda i: keras.initializers.GlorotUniform(seed + i)  # noqa: E731
+    g = keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            keras.layers.Dense(width, activation="relu", kernel_initializer=init(1)),
+            keras.layers.Dense(dim, kernel_initializer=init(2)),
+        ],
+        name="g",
+    )
+    d = keras.Sequential(
+        [
+            keras.Input((dim,)),
+            keras.layers.Dense(width, activation=d_activation, kernel_initializer=init(3)),
+            keras.layers.Dense(1, kernel_initializer=init(4)),
+        ],
+        name="d",
+    )
+    return g, d

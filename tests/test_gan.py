@@ -5,31 +5,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TWO_CPUS, mirrored_strategy
+from conftest import TWO_CPUS, mirrored_strategy, tiny_nets
 
 import tfgan_orig
 from tfgan_orig import networks
-
-
-def tiny_nets(latent_dim=4, dim=3, width=8, seed=0):
-    init = lambda i: keras.initializers.GlorotUniform(seed + i)  # noqa: E731
-    g = keras.Sequential(
-        [
-            keras.Input((latent_dim,)),
-            keras.layers.Dense(width, activation="relu", kernel_initializer=init(1)),
-            keras.layers.Dense(dim, kernel_initializer=init(2)),
-        ],
-        name="g",
-    )
-    d = keras.Sequential(
-        [
-            keras.Input((dim,)),
-            keras.layers.Dense(width, activation="relu", kernel_initializer=init(3)),
-            keras.layers.Dense(1, kernel_initializer=init(4)),
-        ],
-        name="d",
-    )
-    return g, d
 
 
 def weights(model):

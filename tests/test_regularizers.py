@@ -4,6 +4,7 @@ touching `train_step`, and their configs round-trip through `.keras` files."""
 import keras
 import numpy as np
 import pytest
+import conftest
 import tensorflow as tf
 
 import tfgan_orig
@@ -11,24 +12,8 @@ from tfgan_orig import regularizers
 
 
 def tiny_nets(latent_dim=4, dim=3, width=8, seed=0):
-    init = lambda i: keras.initializers.GlorotUniform(seed + i)  # noqa: E731
-    g = keras.Sequential(
-        [
-            keras.Input((latent_dim,)),
-            keras.layers.Dense(width, activation="relu", kernel_initializer=init(1)),
-            keras.layers.Dense(dim, kernel_initializer=init(2)),
-        ],
-        name="g",
-    )
-    d = keras.Sequential(
-        [
-            keras.Input((dim,)),
-            keras.layers.Dense(width, activation="tanh", kernel_initializer=init(3)),
-            keras.layers.Dense(1, kernel_initializer=init(4)),
-        ],
-        name="d",
-    )
-    return g, d
+    """conftest's tiny nets with a tanh D: nonlinear, so gradient penalties vary with x."""
+    return conftest.tiny_nets(latent_dim, dim, width, seed, d_activation="tanh")
 
 
 def points(n=8, dim=3, seed=2):
