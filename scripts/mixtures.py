@@ -33,6 +33,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # PacGAN (Lin, Khetan, Fanti, Oh 2018), Table 1: 400 epochs, 10 trials, mean +- standard error.
@@ -108,10 +110,9 @@ def _read_json(path, default=None):
 
 
 def _write_json(obj, path):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+    from tfgan_orig import workdir  # the package's atomic write (temp file, fsync, rename)
+
+    workdir.write_json(obj, path)
 
 
 # ------------------------------------------------------------------------------------ run
@@ -158,9 +159,7 @@ def ema_generator_ready(gan, seed):
     """The restored GAN's EMA generator with standing batch-norm statistics (`ema.standing_statistics`
     on 10,000 latent draws of seed `seed + 1`): the copied live statistics do not fit the averaged
     weights. Returns the number of batch-norm layers updated."""
-    from tfgan_orig import ema
-
-    return ema.standing_statistics(gan.ema_generator, gan.sample_latent(STANDING_DRAWS, seed + 1))
+    return gan.refresh_ema_statistics(STANDING_DRAWS, seed + 1, force=True)
 
 
 def evaluate_ema(wd, seed, num=2500):
@@ -175,7 +174,10 @@ def evaluate_ema(wd, seed, num=2500):
         return None
     name = train_lib.load_config(wd).data.name
     modes, std = data.MIXTURES[name]
-    copied = evaluation.mode_coverage(gan.generate(num, seed=seed, use_ema=True), modes(), std)
+    # The EMA generator as `ema.update` leaves it, with the live generator's copied statistics
+    # (called directly: `generate(use_ema=True)` would recompute them).
+    copied_x = gan.ema_generator(gan.sample_latent(num, seed), training=False)
+    copied = evaluation.mode_coverage(np.asarray(copied_x), modes(), std)
     ema_generator_ready(gan, seed)
     result = evaluation.mode_coverage(gan.generate(num, seed=seed, use_ema=True), modes(), std)
     result.update(epoch=int(gan.restored_epoch), seed=seed, num_samples=num, generator="ema",

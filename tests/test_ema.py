@@ -5,6 +5,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+import tensorflow as tf  # noqa: E402
+
+import tfgan_orig  # noqa: E402
 from tfgan_orig import ema, networks  # noqa: E402
 
 
@@ -53,3 +56,56 @@ def test_standing_statistics_without_batch_norm_is_a_no_op():
     assert ema.standing_statistics(model, z) == 0
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def _bn_layers(model):
+    return [x for x in model.layers if isinstance(x, keras.layers.BatchNormalization)]
+
+
+def test_batched_standing_statistics_average_the_batches():
+    # The first batch-norm layer's input is linear in z, so the average of per-batch means is the
+    # mean over all rows: 4 batches of 250 must store what one pass of 1,000 stores.
+    z = np.random.default_rng(1).standard_normal((1000, 2)).astype("float32")
+    one, batched = _generator(seed=0), _generator(seed=0)
+    ema.standing_statistics(one, z)
+    ema.standing_statistics(batched, z, batch_size=250)
+    first_one, first_batched = _bn_layers(one)[0], _bn_layers(batched)[0]
+    np.testing.assert_allclose(
+        np.asarray(first_batched.moving_mean), np.asarray(first_one.moving_mean), rtol=1e-4, atol=1e-5
+    )
+    # Batch variances average to the pooled variance minus the spread of the batch means (small).
+    np.testing.assert_allclose(
+        np.asarray(first_batched.moving_variance), np.asarray(first_one.moving_variance), rtol=2e-2
+    )
+    assert all(x.momentum == 0.99 for x in _bn_layers(batched))
+
+
+def test_gan_ema_samples_use_their_own_statistics_and_refresh_after_training():
+    g = _generator(seed=0)
+    d = networks.maxout_discriminator(input_dim=2, units=8, pieces=2, num_layers=2, seed=0)
+    gan = tfgan_orig.GAN(g, d, latent_dim=2, seed=0, ema_decay=0.5)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2))
+    x = np.random.default_rng(0).standard_normal((64, 2)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(16, drop_remainder=True)
+
+    def own_statistics_reference():
+        # The EMA generator's first batch-norm input on the standing draws (seed 0, 10,000 rows).
+        z = gan.sample_latent(tfgan_orig.gan.STANDING_DRAWS, 0)
+        h = gan.ema_generator.get_layer("hidden_0")(z)
+        return np.asarray(h).mean(axis=0)
+
+    gan.fit(ds, epochs=1, verbose=0)
+    live_bn, ema_bn = _bn_layers(gan.generator)[0], _bn_layers(gan.ema_generator)[0]
+    # ema.update copied the live statistics ...
+    np.testing.assert_array_equal(np.asarray(ema_bn.moving_mean), np.asarray(live_bn.moving_mean))
+    samples = gan.generate(100, seed=3, use_ema=True)
+    # ... generate(use_ema=True) replaced them with the EMA generator's own.
+    np.testing.assert_allclose(np.asarray(ema_bn.moving_mean), own_statistics_reference(), atol=1e-4)
+    assert not np.allclose(np.asarray(ema_bn.moving_mean), np.asarray(live_bn.moving_mean), atol=1e-3)
+    np.testing.assert_array_equal(gan.generate(100, seed=3, use_ema=True), samples)  # no re-draw
+    assert gan.refresh_ema_statistics() == 0  # up to date: nothing recomputed
+
+    gan.fit(ds, epochs=1, verbose=0)  # the EMA moved and its statistics were copied again
+    np.testing.assert_array_equal(np.asarray(ema_bn.moving_mean), np.asarray(live_bn.moving_mean))
+    gan.generate(10, seed=3, use_ema=True)
+    np.testing.assert_allclose(np.asarray(ema_bn.moving_mean), own_statistics_reference(), atol=1e-4)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tfgan_orig import train_lib
+from tfgan_orig import evaluation, train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,6 +23,7 @@ def test_cli_writes_metrics_json(tmp_path):
     config.train.export = False
     config.train.verbose = 0
     config.train.num_samples = 16
+    config.model.ema_decay = 0.9
     workdir = str(tmp_path / "run")
     train_lib.train_and_evaluate(config, workdir)
     proc = subprocess.run(
@@ -42,8 +43,34 @@ def test_cli_writes_metrics_json(tmp_path):
     assert record["num_samples"] == {"modes": {"samples": 500}, "fd": {"samples": 500, "real": 500}}
     assert record["dataset"] == "ring8" and record["epoch"] == 1
     assert record["metrics"] == ["modes", "fd"]
+    # The generator EMA, with its own batch-norm statistics, into eval/metrics_ema.json.
+    ema = subprocess.run(
+        [sys.executable, "-m", "tfgan_orig.evaluate", f"--workdir={workdir}", "--samples=ema",
+         "--metrics=modes", "--num_samples=500"],
+        capture_output=True, text=True, cwd=root, timeout=300,
+    )
+    assert ema.returncode == 0, ema.stderr[-3000:]
+    with open(os.path.join(workdir, "eval", "metrics_ema.json")) as f:
+        ema_record = json.load(f)
+    assert ema_record["samples"] == "ema" and ema_record["epoch"] == 1
+    assert ema_record["num_samples"] == {"modes": {"samples": 500}}
+    assert isinstance(ema_record["modes_captured"], int)
     bad = subprocess.run(
         [sys.executable, "-m", "tfgan_orig.evaluate", f"--workdir={workdir}", "--metrics=fid"],
         capture_output=True, text=True, cwd=root, timeout=300,
     )
     assert bad.returncode != 0 and "Valid choices" in bad.stderr
+
+
+def test_ema_samples_need_a_run_with_an_ema(tmp_path):
+    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
+    config.train.epochs = 1
+    config.train.steps_per_epoch = 1
+    config.train.export = False
+    config.train.verbose = 0
+    config.train.num_samples = 16
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+    with pytest.raises(ValueError, match="model.ema_decay > 0"):
+        evaluation.evaluate_workdir(workdir, metrics="modes", samples="ema")
+    assert not os.path.exists(os.path.join(workdir, "eval", "metrics_ema.json"))

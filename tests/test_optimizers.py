@@ -38,3 +38,42 @@ def test_skip_policy_wraps_the_optimizer():
     skip = optimizers.build(_opt("adam"), 1e-3, 10, "d", on_nonfinite="skip")
     assert not isinstance(stop, divergence.SkipNonFinite)
     assert isinstance(skip, divergence.SkipNonFinite)
+
+
+def _lr(optimizer, iteration):
+    optimizer.iterations.assign(iteration)
+    return float(optimizer.learning_rate)
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
+def test_linear_decay_holds_then_falls_to_zero(name):
+    # 10 steps per epoch: constant to epoch 2 (step 20), 0 at epoch 6 (step 60), linear between.
+    opt = optimizers.build(_opt(name, linear_decay_epochs=(2, 6)), 1e-3, 10, "g")
+    assert _lr(opt, 0) == pytest.approx(1e-3)
+    assert _lr(opt, 20) == pytest.approx(1e-3)
+    assert _lr(opt, 30) == pytest.approx(0.75e-3)
+    assert _lr(opt, 50) == pytest.approx(0.25e-3)
+    assert _lr(opt, 60) == 0.0
+    assert _lr(opt, 90) == 0.0
+    assert float(optimizers.build(_opt(name), 1e-3, 10, "g").learning_rate) == pytest.approx(1e-3)
+
+
+def test_linear_decay_follows_the_training_step_for_k_d_updates():
+    # D makes 3 updates per training step: at training step 40 (epoch 4) it has made 120 updates
+    # and must be half-way down, as G is after its 40.
+    d = optimizers.build(_opt("adam", linear_decay_epochs=(2, 6)), 1e-3, 10, "d", updates_per_step=3)
+    g = optimizers.build(_opt("adam", linear_decay_epochs=(2, 6)), 1e-3, 10, "g")
+    assert _lr(d, 120) == pytest.approx(0.5e-3)
+    assert _lr(g, 40) == pytest.approx(0.5e-3)
+
+
+@pytest.mark.parametrize(
+    "name, decay",
+    [("adam", (5, 2)), ("adam", (-1, 3)), ("adam", (1,)), ("adam", (1, float("nan"))), ("paper_sgd", (1, 3))],
+)
+def test_bad_linear_decay_is_rejected_naming_the_field(name, decay):
+    config = config_lib.default_config()
+    config.optimizer.name = name
+    config.optimizer.linear_decay_epochs = decay
+    with pytest.raises(ValueError, match="linear_decay_epochs"):
+        config_lib.validate_config(config)

@@ -117,6 +117,8 @@ def default_config():
     config.optimizer.momentum_ramp_epochs = (1, 250)  # paper_sgd: ramp from epoch 1 to 250
     config.optimizer.lr_decay = 1.000004  # paper_sgd: lr divided by this after every step
     config.optimizer.min_learning_rate = 1e-6  # paper_sgd
+    # adam/sgd/rmsprop: lr constant until epoch a, then linear to 0 at epoch b; (0, 0) = constant
+    config.optimizer.linear_decay_epochs = (0, 0)
 
     config.train = ml_collections.ConfigDict()
     config.train.epochs = 100
@@ -380,6 +382,22 @@ def validate_config(config, num_replicas=1):
     integer("loss", "penalty_every")
     number("optimizer", "d_learning_rate", 0.0, low_ok=False)
     number("optimizer", "g_learning_rate", 0.0, low_ok=False)
+    decay = config.optimizer.linear_decay_epochs
+    decay_ok = (
+        isinstance(decay, (tuple, list)) and len(decay) == 2
+        and all(_is_number(v) and np.isfinite(v) for v in decay) and 0 <= decay[0] <= decay[1]
+    )
+    check(
+        decay_ok,
+        "optimizer.linear_decay_epochs must be a pair (a, b) of epochs with 0 <= a <= b "
+        f"((0, 0) = constant). Received: {decay!r}",
+    )
+    if decay_ok and decay[1] > 0:
+        check(
+            config.optimizer.name != "paper_sgd",
+            "optimizer.linear_decay_epochs is for adam, sgd and rmsprop; paper_sgd decays by "
+            f"optimizer.lr_decay. Received: linear_decay_epochs={tuple(decay)!r}, name='paper_sgd'",
+        )
     for key in ("epochs", "batch_size", "d_steps", "steps_per_execution", "max_checkpoints",
                 "max_consecutive_skips"):
         integer("train", key)

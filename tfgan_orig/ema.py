@@ -35,19 +35,23 @@ def update(ema_model, model, decay):
             e.assign(w)
 
 
-def standing_statistics(model, inputs):
+def standing_statistics(model, inputs, batch_size=None):
     """Sets every batch-norm layer's moving mean and variance to its batch statistics on `inputs`.
 
-    One forward pass of `model` on `inputs` with batch statistics, layer by layer (each layer
-    normalizes with the statistics of its own input, as in training), whose means and variances
-    replace the moving averages (momentum 0 for that pass). Afterwards `model(x, training=False)`
-    normalizes with the statistics of `model`'s own activations on the distribution of `inputs`
-    (BigGAN's standing statistics, Brock et al. 2019). Other layers and weights are untouched;
-    layers' `trainable` and `momentum` are restored.
+    Forward passes of `model` on `inputs` with batch statistics (each layer normalizes with the
+    statistics of its own input, as in training), whose means and variances replace the moving
+    averages. With `n` batches the i-th pass (i = 0 .. n-1) uses momentum `i / (i + 1)`, so the
+    moving statistics end as the average over the batches, `mean_n = (1/n) sum_i mean_i` (likewise
+    the variance). Afterwards `model(x, training=False)` normalizes with the statistics of `model`'s
+    own activations on the distribution of `inputs` (BigGAN's standing statistics, Brock et al.
+    2019). Other layers and weights are untouched; layers' `trainable` and `momentum` are restored.
 
     Args:
       model: a Keras model (e.g. the EMA generator; it may be non-trainable).
-      inputs: a batch large enough for stable statistics (e.g. 10,000 latent vectors).
+      inputs: a tensor, or a list of tensors (e.g. `[z, labels]`) with the same first dimension:
+        enough rows for stable statistics (e.g. 10,000 latent vectors).
+      batch_size: rows per pass; `None` = all of `inputs` in one pass (exact statistics of the
+        whole batch; bounded memory needs a batch size for large image generators).
 
     Returns:
       The number of batch-norm layers updated.
@@ -56,14 +60,22 @@ def standing_statistics(model, inputs):
         layer for layer in model._flatten_layers(include_self=False)
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
+    if not layers:
+        return 0
+    parts = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    rows = int(parts[0].shape[0])
+    batch_size = rows if batch_size is None else max(1, min(int(batch_size), rows))
     saved = [(layer.trainable, layer.momentum) for layer in layers]
     try:
         for layer in layers:
             # Keras runs a non-trainable BatchNormalization in inference mode even when
-            # training=True; momentum 0 makes the moving averages the batch statistics.
+            # training=True.
             layer.trainable = True
-            layer.momentum = 0.0
-        model(inputs, training=True)
+        for i, start in enumerate(range(0, rows, batch_size)):
+            for layer in layers:
+                layer.momentum = i / (i + 1.0)  # running average over the batches; 0 first
+            chunk = [p[start : start + batch_size] for p in parts]
+            model(chunk if isinstance(inputs, (list, tuple)) else chunk[0], training=True)
     finally:
         for layer, (trainable, momentum) in zip(layers, saved):
             layer.trainable = trainable

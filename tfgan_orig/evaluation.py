@@ -37,13 +37,39 @@ from tfgan_orig.metrics import (
     precision_recall,
 )
 
-__all__ = ["DatasetSampler", "Evaluator", "EvaluationCallback", "evaluate_workdir", "format_table"]
+__all__ = [
+    "SAMPLES", "DatasetSampler", "EmaSampler", "Evaluator", "EvaluationCallback",
+    "evaluate_workdir", "format_table",
+]
+
+# What `evaluate_workdir` can score: the run's generator, its EMA generator, the training set.
+SAMPLES = ("gan", "ema", "train")
 
 
 # ----------------------------------------------------------------------------------- the evaluator
 def _to_unit_range(images, value_range):
     lo, hi = value_range
     return np.clip((np.asarray(images, np.float32) - lo) / (hi - lo), 0.0, 1.0)
+
+
+class EmaSampler:
+    """A restored GAN's EMA generator as the sampler (`samples="ema"` of `evaluate_workdir`).
+
+    `generate(num, seed)` is `gan.generate(num, seed=seed, use_ema=True)`: the averaged weights
+    with batch-norm statistics of their own (`GAN.refresh_ema_statistics`).
+    """
+
+    def __init__(self, gan):
+        if getattr(gan, "ema_generator", None) is None:
+            raise ValueError(
+                "samples='ema' needs a run trained with a generator EMA (model.ema_decay > 0). "
+                "Valid choices for this run: samples='gan' or 'train'."
+            )
+        self.gan = gan
+        self.restored_epoch = getattr(gan, "restored_epoch", None)
+
+    def generate(self, num, seed=None):
+        return self.gan.generate(num, seed=seed, use_ema=True)
 
 
 class DatasetSampler:
@@ -362,24 +388,25 @@ def evaluate_workdir(
       data_dir: dataset directory; default the run config's `data.data_dir`.
       output: where to write the JSON; default `WORKDIR/eval/metrics.json`.
       gan: an already restored GAN (skips `load_gan_from_workdir`).
-      samples: "gan", or "train" to score the dataset's training set in place of generated samples
-        (`DatasetSampler`): the reference value of each metric.
+      samples: "gan"; "ema" for the run's generator EMA (`EmaSampler`; default output
+        `WORKDIR/eval/metrics_ema.json`); or "train" to score the dataset's training set in place
+        of generated samples (`DatasetSampler`): the reference value of each metric.
       dataset: dataset name when there is no workdir (`samples="train"` only).
 
     Returns:
       The record written to `metrics.json` (a dict).
     """
-    if samples not in ("gan", "train"):
-        raise ValueError(f"Unknown samples {samples!r}. Valid choices: ['gan', 'train'].")
+    if samples not in SAMPLES:
+        raise ValueError(f"Unknown samples {samples!r}. Valid choices: {list(SAMPLES)}.")
     value_range = (0.0, 1.0)  # the training set's images (samples="train")
     if workdir is not None:
         config = config_lib.load_config(workdir)
         dataset = config.data.name
-        if samples == "gan":
+        if samples != "train":
             value_range = networks.value_range(config.model.generator)
         if data_dir is None:
             data_dir = config.data.data_dir or None
-    elif samples == "gan" or dataset is None or output is None:
+    elif samples != "train" or dataset is None or output is None:
         raise ValueError(
             "Without a workdir, evaluate the training set (samples='train') and give dataset and "
             f"output. Received: samples={samples!r}, dataset={dataset!r}, output={output!r}"
@@ -387,13 +414,18 @@ def evaluate_workdir(
     if metrics == "auto":
         metrics = "modes" if dataset in data_lib.MIXTURES else "parzen,fd,kid,pr,dc,cs"
     parse_metrics(metrics)  # fail on a typo before loading anything
-    output = output or workdir_lib.paths(workdir)["metrics"]
+    if output is None:
+        output = workdir_lib.paths(workdir)["metrics"]
+        if samples == "ema":
+            output = os.path.join(os.path.dirname(output), "metrics_ema.json")
     # metrics.json's folder must be writable before minutes of computing (a read-only workdir).
     workdir_lib.check_writable(os.path.dirname(os.path.abspath(output)), "output directory")
     if samples == "train":
         gan = DatasetSampler(dataset, "train", data_dir)
-    elif gan is None:
-        gan = builder.load_gan_from_workdir(workdir)
+    else:
+        gan = builder.load_gan_from_workdir(workdir) if gan is None else gan
+        if samples == "ema":
+            gan = EmaSampler(gan)
     evaluator = Evaluator(
         dataset,
         data_dir=data_dir,
@@ -413,7 +445,7 @@ def evaluate_workdir(
             "num_samples": info["num_samples"],
             "dataset": dataset,
             "workdir": None if workdir is None else os.path.abspath(workdir),
-            "samples": "train set" if samples == "train" else "gan",
+            "samples": {"train": "train set"}.get(samples, samples),
             "epoch": getattr(gan, "restored_epoch", None),
             "metrics": groups,
             "seed": int(seed),

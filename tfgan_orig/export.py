@@ -422,7 +422,8 @@ def export_generator(
         protos). `None`: write it if that package is installed, else warn and skip; `True`:
         required (ImportError naming the install command if missing); `False`: skip.
       use_ema: export `gan.ema_generator` (an exponential moving average of the generator's
-        weights) instead of `gan.generator`.
+        weights) instead of `gan.generator`, with batch-norm statistics of its own
+        (`GAN.refresh_ema_statistics`).
       model_name: model name written into the warmup requests' ModelSpec.
 
     Returns:
@@ -440,6 +441,7 @@ def export_generator(
                 "use_ema=True but the GAN has no `ema_generator` (it was built without "
                 "ema_decay). Valid choices: use_ema=False, or a GAN(..., ema_decay=0.999)."
             )
+        gan.refresh_ema_statistics()  # its own batch-norm statistics, not the live G's
     else:
         generator = gan.generator
     output_range = _resolve_output_range(generator, output_range)

@@ -3,6 +3,12 @@
     optimizer = tfgan_orig.optimizers.build(config.optimizer, learning_rate, steps_per_epoch,
                                             name="d_optimizer", on_nonfinite="stop")
 
+`optimizer.linear_decay_epochs = (a, b)` (adam, sgd, rmsprop) holds the learning rate until epoch
+`a` and lowers it linearly to 0 at epoch `b` (`lr(t) = lr * clip((b s - t) / ((b - a) s), 0, 1)`
+for an optimizer making `s` updates per epoch): the annealed end of a run, where the last iterate
+settles instead of oscillating around the equilibrium; `(0, 0)` keeps it constant. paper_sgd has
+its own exponential decay (`optimizer.lr_decay`).
+
 `build` wraps the result for `train.on_nonfinite` (`tfgan_orig.divergence.wrap_optimizer`: "skip"
 drops an update whose loss or gradients are not finite, "stop" leaves it to the guard callback).
 """
@@ -14,13 +20,22 @@ from tfgan_orig import divergence, schedules
 __all__ = ["OPTIMIZERS", "SLOTS", "build"]
 
 
-def _adam(opt, lr, steps, name):
-    del steps
+def _decayed(opt, lr, steps, updates_per_step):
+    """`lr`, or its linear decay to 0 over `opt.linear_decay_epochs` (module docstring)."""
+    begin, end = opt.get("linear_decay_epochs", (0, 0))
+    if end <= 0:
+        return lr
+    per_epoch = int(steps) * int(updates_per_step)  # this optimizer's updates per epoch
+    return schedules.LinearRamp(lr, 0.0, int(begin * per_epoch), int(end * per_epoch))
+
+
+def _adam(opt, lr, steps, name, updates_per_step=1):
+    lr = _decayed(opt, lr, steps, updates_per_step)
     return keras.optimizers.Adam(lr, beta_1=opt.beta_1, beta_2=opt.beta_2, name=name)
 
 
-def _sgd(opt, lr, steps, name):
-    del steps
+def _sgd(opt, lr, steps, name, updates_per_step=1):
+    lr = _decayed(opt, lr, steps, updates_per_step)
     return keras.optimizers.SGD(lr, momentum=opt.momentum, name=name)
 
 
@@ -40,8 +55,8 @@ def _paper_sgd(opt, lr, steps, name, updates_per_step=1):
     )
 
 
-def _rmsprop(opt, lr, steps, name):
-    del steps
+def _rmsprop(opt, lr, steps, name, updates_per_step=1):
+    lr = _decayed(opt, lr, steps, updates_per_step)
     return keras.optimizers.RMSprop(lr, name=name)  # WGAN (Arjovsky et al. 2017): RMSProp 5e-5
 
 
@@ -59,15 +74,16 @@ def build(
     Args:
       optimizer_config: the config's `optimizer` section.
       learning_rate: this network's learning rate.
-      steps_per_epoch: steps per epoch, for schedules counted in epochs (paper SGD's momentum ramp).
+      steps_per_epoch: steps per epoch, for schedules counted in epochs (paper SGD's momentum ramp,
+        `linear_decay_epochs`).
       name: the optimizer's name ("d_optimizer" / "g_optimizer").
       on_nonfinite: "stop" or "skip" (`train.on_nonfinite`).
       updates_per_step: the optimizer's updates per training step (`train.d_steps` for D's, 1 for
-        G's): schedules counted in steps or epochs (paper SGD) follow the training step, so D's
-        learning-rate decay and momentum ramp do not run `d_steps` times faster than G's.
+        G's): schedules counted in steps or epochs follow the training step, so D's learning-rate
+        decay and momentum ramp do not run `d_steps` times faster than G's.
     """
     make = OPTIMIZERS[optimizer_config.name]
-    extra = {"updates_per_step": updates_per_step} if optimizer_config.name == "paper_sgd" else {}
     return divergence.wrap_optimizer(
-        make(optimizer_config, learning_rate, steps_per_epoch, name, **extra), on_nonfinite
+        make(optimizer_config, learning_rate, steps_per_epoch, name, updates_per_step=updates_per_step),
+        on_nonfinite,
     )

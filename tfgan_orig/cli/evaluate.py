@@ -5,6 +5,7 @@ reads the dataset from `DIR/config.json`, computes the requested metric groups
 (`tfgan_orig.evaluation.evaluate_workdir`), writes `DIR/eval/metrics.json` and prints a table. Examples:
 
     python -m tfgan_orig.evaluate --workdir=runs/ring8 --metrics=modes
+    python -m tfgan_orig.evaluate --workdir=runs/ring8_best --samples=ema   # the generator EMA
     python -m tfgan_orig.evaluate --workdir=runs/fmnist_mlp --metrics=parzen,fd,kid,pr,dc,cs
     # the training set as "samples": the reference value of every metric
     python -m tfgan_orig.evaluate --dataset=fashion_mnist --samples=train --metrics=parzen,fd \
@@ -37,9 +38,11 @@ def define_flags():
     flags.DEFINE_enum(
         "samples",
         "gan",
-        ["gan", "train"],
-        "What to evaluate: the workdir's GAN, or the dataset's training set as samples (reference "
-        "values; needs --dataset or --workdir, and --output when there is no workdir).",
+        list(evaluation.SAMPLES),
+        "What to evaluate: the workdir's GAN; its generator EMA (model.ema_decay > 0; with its own "
+        "batch-norm statistics; default output eval/metrics_ema.json); or the dataset's training "
+        "set as samples (reference values; needs --dataset or --workdir, and --output when there "
+        "is no workdir).",
     )
     flags.DEFINE_string("dataset", None, "Dataset for --samples=train without a workdir.")
     flags.DEFINE_string(
@@ -76,7 +79,8 @@ def main(argv):
         )
     try:
         record = _evaluate()
-    except (FileNotFoundError, workdir_lib.WorkdirError) as e:  # bad workdir or checkpoint
+    # A bad workdir or checkpoint; a bad choice (e.g. --samples=ema for a run without an EMA).
+    except (FileNotFoundError, ValueError, workdir_lib.WorkdirError) as e:
         sys.exit(f"FATAL {e}")
     source = "training set as samples" if FLAGS.samples == "train" else record["workdir"]
     print(f"{record['dataset']}, {source} (epoch {record['epoch']}):")
