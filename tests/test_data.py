@@ -295,3 +295,14 @@ def test_training_program_stops_with_one_line_naming_the_bad_file(tmp_path):
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("FATAL") and str(path) in last and "truncated" in last, last
+
+
+def test_pipeline_states_its_length_so_fit_knows_its_steps():
+    # flat_map over epochs hides the length; without it a one-epoch `fit` warns that its input
+    # "ran out of data" and cannot show progress.
+    points = np.zeros((1050, 2), np.float32)
+    assert int(data.training_dataset(points, 100, 10, seed=0, start_epoch=2, end_epoch=5).cardinality()) == 30
+    assert int(data.make_dataset("ring8", batch_size=100, limit=1050).cardinality()) == 10
+    infinite = data.make_dataset("ring8", batch_size=100, limit=1050, repeat=True).cardinality()
+    assert int(infinite) == int(tf.data.INFINITE_CARDINALITY)
+    assert sum(1 for _ in data.training_dataset(points, 100, 10, seed=0, start_epoch=2, end_epoch=5)) == 30
