@@ -118,6 +118,11 @@ def test_run_fingerprint_holds_what_defines_a_run_and_nothing_else():
     other.model.latent_dim = 3
     assert workdir.fingerprint_differences(fingerprint, workdir.run_fingerprint(other)) == [
         "model.latent_dim: checkpoint 2, config 3"]
+    # Adding a learning-rate decay changes the optimizer's variables: refused by name on resume.
+    decayed = tiny_ring8_config(epochs=2)
+    decayed.optimizer.linear_decay_epochs = (1, 2)
+    assert workdir.fingerprint_differences(fingerprint, workdir.run_fingerprint(decayed)) == [
+        "optimizer.linear_decay_epochs: checkpoint [0, 0], config [1, 2]"]
 
 
 def test_lock_is_exclusive_within_and_across_objects(tmp_path):

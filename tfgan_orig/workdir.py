@@ -337,6 +337,9 @@ FINGERPRINT_FIELDS = (
     "model.",  # every model field: architecture, noise, EMA, conditioning, initialisation
     "loss.",  # every loss field: what D's output means and what G optimises
     "optimizer.name",  # the optimizer's slot variables
+    # A learning-rate schedule replaces the optimizer's learning-rate variable, so a checkpoint
+    # written with a constant rate cannot be restored into a decaying optimizer (or back).
+    "optimizer.linear_decay_epochs",
     "train.d_steps",
     "train.unrolled_steps",
     "train.instance_noise_std",
