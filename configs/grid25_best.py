@@ -9,7 +9,8 @@ PacGAN's setup on grid25 (configs/grid25.py: its G, D, Adam 1e-4 / beta1 0.8, ba
   (generated), gamma 0.1 each: the objective R3GAN (Huang et al. 2024) recommends. On grid25 it
   covers all 25 modes within 10 epochs, where the plain GAN has ~20 after 17;
 - a generator EMA (decay 0.999) evaluated with its own batch-norm statistics
-  (`tfgan_orig.ema.standing_statistics`, applied by scripts/mixtures.py).
+  (`GAN.refresh_ema_statistics`, applied by `generate(use_ema=True)`, the export and
+  `python -m tfgan_orig.evaluate --samples=ema`).
 Budget: 40 PacGAN epochs of 1,000 steps. Measured single-seed screening and the ablation:
 docs/mixtures.md.
 """

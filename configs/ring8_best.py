@@ -9,8 +9,9 @@ PacGAN's setup on ring8 (configs/ring8.py) with
   balances the modes (reverse KL);
 - a generator EMA (decay 0.999, about one PacGAN epoch): the averaged generator lands its samples
   within 3 std (0.03) of the modes far more often than the last iterate. Its batch-norm statistics
-  must be its own (`tfgan_orig.ema.standing_statistics`, which scripts/mixtures.py applies before
-  evaluating): with the live generator's copied statistics it is worse than the live generator.
+  must be its own (`GAN.refresh_ema_statistics`, which `generate(use_ema=True)`, the export and
+  `python -m tfgan_orig.evaluate --samples=ema` apply): with the live generator's copied
+  statistics it is worse than the live generator.
 Budget: 40 PacGAN epochs = 80 epochs of 500 steps here. Measured single-seed screening and the
 ablation: docs/mixtures.md.
 """
