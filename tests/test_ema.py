@@ -8,7 +8,8 @@ keras = pytest.importorskip("keras")
 import tensorflow as tf  # noqa: E402
 
 import tfgan_orig  # noqa: E402
-from tfgan_orig import ema, networks  # noqa: E402
+from conftest import mirrored_strategy  # noqa: E402
+from tfgan_orig import ema, export, networks  # noqa: E402
 
 
 def _generator(seed):
@@ -109,3 +110,26 @@ def test_gan_ema_samples_use_their_own_statistics_and_refresh_after_training():
     np.testing.assert_array_equal(np.asarray(ema_bn.moving_mean), np.asarray(live_bn.moving_mean))
     gan.generate(10, seed=3, use_ema=True)
     np.testing.assert_allclose(np.asarray(ema_bn.moving_mean), own_statistics_reference(), atol=1e-4)
+
+
+def test_gan_ema_statistics_under_two_replicas_match_one_device(tmp_path):
+    # The EMA generator's own statistics do not depend on the strategy it was built under, and the
+    # export (which refreshes them too) serves what generate(use_ema=True) returns.
+    def trained(strategy):
+        with strategy.scope():
+            gan = tfgan_orig.GAN(
+                _generator(seed=0),
+                networks.maxout_discriminator(input_dim=2, units=8, pieces=2, num_layers=2, seed=0),
+                latent_dim=2, seed=0, ema_decay=0.5,
+            )
+            gan.compile(d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05))
+        x = np.random.default_rng(0).standard_normal((32, 2)).astype("float32")
+        gan.fit(tf.data.Dataset.from_tensor_slices(x).batch(16, drop_remainder=True), verbose=0)
+        return gan
+
+    one, two = trained(tf.distribute.get_strategy()), trained(mirrored_strategy())
+    samples = two.generate(50, seed=2, use_ema=True)
+    np.testing.assert_allclose(samples, one.generate(50, seed=2, use_ema=True), rtol=1e-4, atol=1e-5)
+    served = tf.saved_model.load(export.export_generator(two, str(tmp_path), warmup=False, use_ema=True))
+    out = served.signatures["generate"](seed=tf.constant(2, tf.int64), num=tf.constant(50, tf.int32))
+    np.testing.assert_allclose(out[export.IMAGES_KEY].numpy(), samples, rtol=1e-5, atol=1e-6)
