@@ -152,14 +152,12 @@ def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.ex
     return _read_json(metrics_path, {})
 
 
-STANDING_DRAWS = 10000  # latent draws for the EMA generator's standing batch-norm statistics
-
-
 def ema_generator_ready(gan, seed):
-    """The restored GAN's EMA generator with standing batch-norm statistics (`ema.standing_statistics`
-    on 10,000 latent draws of seed `seed + 1`): the copied live statistics do not fit the averaged
-    weights. Returns the number of batch-norm layers updated."""
-    return gan.refresh_ema_statistics(STANDING_DRAWS, seed + 1, force=True)
+    """The restored GAN's EMA generator with standing batch-norm statistics
+    (`GAN.refresh_ema_statistics`: 10,000 draws of its own stream for `seed`, apart from the
+    evaluation's draws): the copied live statistics do not fit the averaged weights. Returns the
+    number of batch-norm layers updated."""
+    return gan.refresh_ema_statistics(seed=seed, force=True)
 
 
 def evaluate_ema(wd, seed, num=2500):

@@ -79,6 +79,15 @@ def test_batched_standing_statistics_average_the_batches():
         np.asarray(first_batched.moving_variance), np.asarray(first_one.moving_variance), rtol=2e-2
     )
     assert all(x.momentum == 0.99 for x in _bn_layers(batched))
+    # A short last batch counts for its rows: 1,001 rows in batches of 500, 500 and 1.
+    uneven = np.concatenate([z, z[:1]])
+    one_pass, short_last = _generator(seed=0), _generator(seed=0)
+    ema.standing_statistics(one_pass, uneven)
+    ema.standing_statistics(short_last, uneven, batch_size=500)
+    np.testing.assert_allclose(
+        np.asarray(_bn_layers(short_last)[0].moving_mean),
+        np.asarray(_bn_layers(one_pass)[0].moving_mean), rtol=1e-4, atol=1e-5,
+    )
 
 
 def test_gan_ema_samples_use_their_own_statistics_and_refresh_after_training():
@@ -91,7 +100,8 @@ def test_gan_ema_samples_use_their_own_statistics_and_refresh_after_training():
 
     def own_statistics_reference():
         # The EMA generator's first batch-norm input on the standing draws (seed 0, 10,000 rows).
-        z = gan.sample_latent(tfgan_orig.gan.STANDING_DRAWS, 0)
+        stream = tf.constant([0, tfgan_orig.gan.STANDING_STREAM], tf.int64)
+        z = gan.sample_latent(tfgan_orig.gan.STANDING_DRAWS, stream)
         h = gan.ema_generator.get_layer("hidden_0")(z)
         return np.asarray(h).mean(axis=0)
 
@@ -111,6 +121,14 @@ def test_gan_ema_samples_use_their_own_statistics_and_refresh_after_training():
     gan.generate(10, seed=3, use_ema=True)
     np.testing.assert_allclose(np.asarray(ema_bn.moving_mean), own_statistics_reference(), atol=1e-4)
 
+    # Averaged weights changed by hand (as a restore at the same step does): recomputed too.
+    kernel = gan.ema_generator.get_layer("hidden_0").kernel
+    kernel.assign(2.0 * kernel)
+    assert gan.refresh_ema_statistics() == 2
+    np.testing.assert_allclose(np.asarray(ema_bn.moving_mean), own_statistics_reference(), atol=1e-4)
+    # Other draws are another key: recomputed, not silently kept.
+    assert gan.refresh_ema_statistics(seed=5) == 2 and gan.refresh_ema_statistics(seed=5) == 0
+
 
 def test_gan_ema_statistics_under_two_replicas_match_one_device(tmp_path):
     # The EMA generator's own statistics do not depend on the strategy it was built under, and the
@@ -128,7 +146,11 @@ def test_gan_ema_statistics_under_two_replicas_match_one_device(tmp_path):
         return gan
 
     one, two = trained(tf.distribute.get_strategy()), trained(mirrored_strategy())
+    live_mean = np.asarray(_bn_layers(two.generator)[0].moving_mean)
     samples = two.generate(50, seed=2, use_ema=True)
+    # Recomputed under the strategy (not the copied live statistics) ...
+    assert not np.allclose(np.asarray(_bn_layers(two.ema_generator)[0].moving_mean), live_mean, atol=1e-3)
+    # ... and equal to one device's.
     np.testing.assert_allclose(samples, one.generate(50, seed=2, use_ema=True), rtol=1e-4, atol=1e-5)
     served = tf.saved_model.load(export.export_generator(two, str(tmp_path), warmup=False, use_ema=True))
     out = served.signatures["generate"](seed=tf.constant(2, tf.int64), num=tf.constant(50, tf.int32))

@@ -73,4 +73,10 @@ def test_ema_samples_need_a_run_with_an_ema(tmp_path):
     train_lib.train_and_evaluate(config, workdir)
     with pytest.raises(ValueError, match="model.ema_decay > 0"):
         evaluation.evaluate_workdir(workdir, metrics="modes", samples="ema")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfgan_orig.evaluate", f"--workdir={workdir}", "--samples=ema"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
+    assert proc.returncode != 0 and "model.ema_decay=0.0" in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
     assert not os.path.exists(os.path.join(workdir, "eval", "metrics_ema.json"))

@@ -69,11 +69,26 @@ def test_linear_decay_follows_the_training_step_for_k_d_updates():
 
 @pytest.mark.parametrize(
     "name, decay",
-    [("adam", (5, 2)), ("adam", (-1, 3)), ("adam", (1,)), ("adam", (1, float("nan"))), ("paper_sgd", (1, 3))],
+    [("adam", (5, 2)), ("adam", (-1, 3)), ("adam", (1,)), ("adam", (1, float("nan"))),
+     ("adam", (3, 3)), ("adam", (10, 50)), ("paper_sgd", (1, 3))],
 )
 def test_bad_linear_decay_is_rejected_naming_the_field(name, decay):
-    config = config_lib.default_config()
+    config = config_lib.default_config()  # train.epochs = 100: (10, 50) idles for 50 epochs
     config.optimizer.name = name
     config.optimizer.linear_decay_epochs = decay
     with pytest.raises(ValueError, match="linear_decay_epochs"):
         config_lib.validate_config(config)
+
+
+def test_linear_decay_ending_before_the_run_is_rejected():
+    # A decay to 0 at epoch 40 with train.epochs = 400 would train 360 epochs at rate 0.
+    config = config_lib.default_config()
+    config.optimizer.name = "adam"
+    config.optimizer.linear_decay_epochs = (20, 40)
+    config.train.epochs = 400
+    with pytest.raises(ValueError, match="the last 360 epochs would not train"):
+        config_lib.validate_config(config)
+    config.train.epochs = 40
+    config_lib.validate_config(config)
+    config.train.epochs = 20  # a shorter run ends before its decay does: allowed
+    config_lib.validate_config(config)

@@ -125,7 +125,9 @@ def load_gan_from_workdir(workdir, with_optimizers=False):
     """
     config = config_lib.load_config(workdir)
     config_lib.validate_config(config)
-    gan = build_gan(config, None, train_images=None, num_steps_per_epoch=1)
+    # Steps per epoch from the dataset's size (no data read): schedules counted in epochs
+    # (learning-rate decay, paper SGD's momentum ramp) continue where the run left them.
+    gan = build_gan(config, None, train_images=None)
     paths = workdir_lib.paths(workdir)
     ckpt = checkpoints_lib.TrainingCheckpoint(
         gan, paths["checkpoints"], with_optimizers=with_optimizers, read_only=True,

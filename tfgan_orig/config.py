@@ -385,12 +385,13 @@ def validate_config(config, num_replicas=1):
     decay = config.optimizer.linear_decay_epochs
     decay_ok = (
         isinstance(decay, (tuple, list)) and len(decay) == 2
-        and all(_is_number(v) and np.isfinite(v) for v in decay) and 0 <= decay[0] <= decay[1]
+        and all(_is_number(v) and np.isfinite(v) for v in decay)
+        and (tuple(decay) == (0, 0) or 0 <= decay[0] < decay[1])
     )
     check(
         decay_ok,
-        "optimizer.linear_decay_epochs must be a pair (a, b) of epochs with 0 <= a <= b "
-        f"((0, 0) = constant). Received: {decay!r}",
+        "optimizer.linear_decay_epochs must be (0, 0) (constant) or a pair (a, b) of epochs with "
+        f"0 <= a < b. Received: {decay!r}",
     )
     if decay_ok and decay[1] > 0:
         check(
@@ -398,6 +399,14 @@ def validate_config(config, num_replicas=1):
             "optimizer.linear_decay_epochs is for adam, sgd and rmsprop; paper_sgd decays by "
             f"optimizer.lr_decay. Received: linear_decay_epochs={tuple(decay)!r}, name='paper_sgd'",
         )
+        if _is_int(train.epochs):  # (a bad train.epochs is reported on its own)
+            check(
+                decay[1] >= train.epochs,
+                f"optimizer.linear_decay_epochs={tuple(decay)!r} reaches learning rate 0 at epoch "
+                f"{decay[1]}, but train.epochs={train.epochs}: the last "
+                f"{train.epochs - decay[1]:g} epochs would not train. Valid: b >= train.epochs (a "
+                "shorter run ends before its decay does), e.g. the decay moved to the new end.",
+            )
     for key in ("epochs", "batch_size", "d_steps", "steps_per_execution", "max_checkpoints",
                 "max_consecutive_skips"):
         integer("train", key)

@@ -367,7 +367,10 @@ def training_dataset(
     ds = tf.data.Dataset.range(int(start_epoch), end).flat_map(epoch_batches)
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     # flat_map hides the length; stating it lets `fit` know its steps (no "ran out of data").
-    total = tf.data.INFINITE_CARDINALITY if end_epoch is None else (end - int(start_epoch)) * num_steps
+    total = (
+        tf.data.INFINITE_CARDINALITY if end_epoch is None
+        else max(0, end - int(start_epoch)) * int(num_steps)
+    )
     ds = ds.apply(tf.data.experimental.assert_cardinality(total))
     return ds.prefetch(tf.data.AUTOTUNE)
 

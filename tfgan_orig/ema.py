@@ -40,9 +40,10 @@ def standing_statistics(model, inputs, batch_size=None):
 
     Forward passes of `model` on `inputs` with batch statistics (each layer normalizes with the
     statistics of its own input, as in training), whose means and variances replace the moving
-    averages. With `n` batches the i-th pass (i = 0 .. n-1) uses momentum `i / (i + 1)`, so the
-    moving statistics end as the average over the batches, `mean_n = (1/n) sum_i mean_i` (likewise
-    the variance). Afterwards `model(x, training=False)` normalizes with the statistics of `model`'s
+    averages. A pass over `r_i` rows after `s_i` rows already seen uses momentum
+    `s_i / (s_i + r_i)`, so the moving statistics end as the row-weighted average of the batches'
+    statistics, `mean = sum_i r_i mean_i / sum_i r_i` (likewise the variance; a short last batch
+    counts for its rows only). Afterwards `model(x, training=False)` normalizes with the statistics of `model`'s
     own activations on the distribution of `inputs` (BigGAN's standing statistics, Brock et al.
     2019). Other layers and weights are untouched; layers' `trainable` and `momentum` are restored.
 
@@ -71,10 +72,11 @@ def standing_statistics(model, inputs, batch_size=None):
             # Keras runs a non-trainable BatchNormalization in inference mode even when
             # training=True.
             layer.trainable = True
-        for i, start in enumerate(range(0, rows, batch_size)):
-            for layer in layers:
-                layer.momentum = i / (i + 1.0)  # running average over the batches; 0 first
+        for start in range(0, rows, batch_size):
             chunk = [p[start : start + batch_size] for p in parts]
+            seen, new = float(start), float(int(chunk[0].shape[0]))
+            for layer in layers:
+                layer.momentum = seen / (seen + new)  # row-weighted running mean; 0 first
             model(chunk if isinstance(inputs, (list, tuple)) else chunk[0], training=True)
     finally:
         for layer, (trainable, momentum) in zip(layers, saved):

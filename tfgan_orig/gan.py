@@ -66,9 +66,10 @@ from tfgan_orig.loss_scaling import ReplicaSafeLossScaleOptimizer
 from tfgan_orig.randomness import NOISE_TYPES
 from tfgan_orig.regularizers import Judged
 
-__all__ = ["GAN", "NOISE_TYPES", "STANDING_DRAWS"]
+__all__ = ["GAN", "NOISE_TYPES", "STANDING_DRAWS", "STANDING_STREAM"]
 
 STANDING_DRAWS = 10000  # latent draws for the EMA generator's own batch-norm statistics
+STANDING_STREAM = 0x57A9D  # their random stream, apart from the seeds `generate` samples from
 
 
 def _unpack(data):
@@ -182,7 +183,7 @@ class GAN(keras.Model):
         self.g_reg_tracker = keras.metrics.Mean(name="g_reg")
         self._build_networks()
         self.ema_generator = None if self.ema_decay is None else ema_lib.clone(generator)
-        self._ema_statistics_step = None  # step_counter when the EMA statistics were recomputed
+        self._ema_statistics_key = None  # what the EMA statistics were last recomputed for
 
     # -------------------------------------------------------------------------------- building
     def _build_networks(self):
@@ -428,34 +429,45 @@ class GAN(keras.Model):
         weights' activations, not the averaged ones': an EMA generator with batch norm must
         recompute them before it samples (PacGAN's ring8 after 5 epochs: 21.6% high-quality samples
         with copied statistics, 80.2% with its own; docs/mixtures.md). This runs the EMA generator
-        on `num` latent draws of `seed` (labels cycling over the classes) with batch statistics and
-        stores their average. `generate(use_ema=True)` and `export_generator(use_ema=True)` call it
-        whenever the generator has been updated since the last call (or restored).
+        on `num` latent draws (labels cycling over the classes) with batch statistics and stores
+        their average. The draws come from stream `(seed, STANDING_STREAM)`, not the one
+        `generate(num, seed)` samples from, so an evaluation is never scored on the draws its
+        statistics were fitted on. `generate(use_ema=True)` and `export_generator(use_ema=True)`
+        call it; it recomputes only when the averaged weights, the generator step or the arguments
+        changed since the last time (after training, a restore or a hand edit of the weights).
 
         Args:
           num: latent draws (10,000 by default).
-          seed: their stateless seed (fixed, so repeated calls give the same statistics).
+          seed: the stream's seed (fixed, so repeated calls give the same statistics).
           batch_size: rows per forward pass (`None`: `num` rows at once for vector samples, 500
             for images, bounding memory).
-          force: recompute even if the generator has not changed since the last call.
+          force: recompute even if nothing changed.
 
         Returns:
-          The number of batch-norm layers updated (0 without batch norm or without an EMA).
+          The number of batch-norm layers updated: 0 without an EMA, without batch norm, or when
+          the statistics were already up to date.
         """
         if self.ema_generator is None:
             return 0
-        step = int(self.step_counter.numpy())
-        if not force and self._ema_statistics_step == step:
+        if batch_size is None and len(self.sample_shape) > 1:
+            batch_size = 500
+        key = (int(num), int(seed), batch_size, int(self.step_counter.numpy()), self._ema_checksum())
+        if not force and self._ema_statistics_key == key:
             return 0
-        z = self.sample_latent(int(num), int(seed))
+        z = self.sample_latent(int(num), tf.constant([int(seed), STANDING_STREAM], tf.int64))
         inputs = z
         if self.num_classes is not None:
             inputs = [z, tf.constant(np.arange(int(num)) % self.num_classes, tf.int32)]
-        if batch_size is None and len(self.sample_shape) > 1:
-            batch_size = 500
         updated = ema_lib.standing_statistics(self.ema_generator, inputs, batch_size)
-        self._ema_statistics_step = step
+        self._ema_statistics_key = key
         return updated
+
+    def _ema_checksum(self):
+        """Sum of the averaged (EMA) weights in float64: changes with every update or restore."""
+        averaged = [
+            e for w, e in zip(self.generator.weights, self.ema_generator.weights) if w.trainable
+        ]
+        return float(tf.add_n([tf.reduce_sum(tf.cast(e, tf.float64)) for e in averaged]))
 
     @tf.function(reduce_retracing=True)
     def _generate_batch(self, z, labels, use_ema=False):

@@ -24,6 +24,7 @@ import sys
 from absl import app, flags
 
 from tfgan_orig import cli
+from tfgan_orig import config as config_lib
 from tfgan_orig import evaluation, metrics
 from tfgan_orig import workdir as workdir_lib
 
@@ -66,21 +67,29 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed of the generated samples.")
     flags.DEFINE_string("data_dir", None, "Dataset directory; default: the run's config.")
     flags.DEFINE_string(
-        "output", None, "metrics.json path; default WORKDIR/eval/metrics.json."
+        "output", None,
+        "Output JSON path; default WORKDIR/eval/metrics.json (metrics_ema.json for --samples=ema).",
     )
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not FLAGS.workdir and FLAGS.samples == "gan":
+    if not FLAGS.workdir and FLAGS.samples != "train":
         raise app.UsageError(
-            "--workdir is required (or --samples=train --dataset=NAME --output=PATH)."
+            f"--samples={FLAGS.samples} needs --workdir (or --samples=train --dataset=NAME "
+            "--output=PATH)."
         )
     try:
+        if FLAGS.samples == "ema":  # before restoring anything
+            ema_decay = config_lib.load_config(FLAGS.workdir).model.ema_decay
+            if not ema_decay:
+                raise app.UsageError(
+                    f"--samples=ema needs a run trained with a generator EMA; {FLAGS.workdir} has "
+                    f"model.ema_decay={ema_decay}. Valid choices for it: --samples=gan or train."
+                )
         record = _evaluate()
-    # A bad workdir or checkpoint; a bad choice (e.g. --samples=ema for a run without an EMA).
-    except (FileNotFoundError, ValueError, workdir_lib.WorkdirError) as e:
+    except (FileNotFoundError, workdir_lib.WorkdirError) as e:  # bad workdir or checkpoint
         sys.exit(f"FATAL {e}")
     source = "training set as samples" if FLAGS.samples == "train" else record["workdir"]
     print(f"{record['dataset']}, {source} (epoch {record['epoch']}):")
