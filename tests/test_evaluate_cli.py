@@ -13,19 +13,25 @@ from tfgan_orig import evaluation, train_lib
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _trained_ring8(tmp_path, steps, ema_decay):
+    """A ring8 workdir trained by the training program for one epoch of `steps` steps."""
+    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
+    config.train.epochs = 1
+    config.train.steps_per_epoch = steps
+    config.train.export = False
+    config.train.verbose = 0
+    config.train.num_samples = 16
+    config.model.ema_decay = ema_decay
+    workdir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(config, workdir)
+    return workdir
+
+
 @pytest.mark.slow
 def test_cli_writes_metrics_json(tmp_path):
     """Trains ring8 for one short epoch with the training program, then runs the evaluate CLI."""
     root = REPO
-    config = runpy.run_path(os.path.join(root, "configs", "ring8.py"))["get_config"]()
-    config.train.epochs = 1
-    config.train.steps_per_epoch = 2
-    config.train.export = False
-    config.train.verbose = 0
-    config.train.num_samples = 16
-    config.model.ema_decay = 0.9
-    workdir = str(tmp_path / "run")
-    train_lib.train_and_evaluate(config, workdir)
+    workdir = _trained_ring8(tmp_path, steps=2, ema_decay=0.9)
     proc = subprocess.run(
         [sys.executable, "-m", "tfgan_orig.evaluate", f"--workdir={workdir}",
          "--metrics=modes,fd", "--num_samples=500", "--num_real=500"],
@@ -63,14 +69,7 @@ def test_cli_writes_metrics_json(tmp_path):
 
 
 def test_ema_samples_need_a_run_with_an_ema(tmp_path):
-    config = runpy.run_path(os.path.join(REPO, "configs", "ring8.py"))["get_config"]()
-    config.train.epochs = 1
-    config.train.steps_per_epoch = 1
-    config.train.export = False
-    config.train.verbose = 0
-    config.train.num_samples = 16
-    workdir = str(tmp_path / "run")
-    train_lib.train_and_evaluate(config, workdir)
+    workdir = _trained_ring8(tmp_path, steps=1, ema_decay=0.0)
     with pytest.raises(ValueError, match="model.ema_decay > 0"):
         evaluation.evaluate_workdir(workdir, metrics="modes", samples="ema")
     proc = subprocess.run(
