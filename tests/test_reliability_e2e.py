@@ -77,6 +77,22 @@ def _wait_for(proc, condition, timeout=420, poll=0.002):
     raise TimeoutError("condition not met in time")
 
 
+# `python -m tfgan_orig.train ARGS` with TensorFlow's checkpoint merge (the step that turns the
+# written `<prefix>_temp` shards into the checkpoint) delayed by 0.5 s: fault injection into the
+# real program's I/O, so a SIGKILL lands inside a checkpoint write on any machine.
+_SLOW_MERGE = """
+import runpy, sys, time
+from tensorflow.python.ops import gen_io_ops
+_merge = gen_io_ops.merge_v2_checkpoints
+def _slow_merge(*args, **kwargs):
+    time.sleep(0.5)
+    return _merge(*args, **kwargs)
+gen_io_ops.merge_v2_checkpoints = _slow_merge
+sys.argv = ["tfgan_orig.train", *sys.argv[1:]]
+runpy.run_module("tfgan_orig.train", run_name="__main__")
+"""
+
+
 def _kill(proc):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
@@ -89,10 +105,9 @@ def test_sigkill_in_save_in_export_and_at_random_then_rerun_equals_uninterrupted
     random moments of training, and inside the SavedModel export (its `.tmp-*` directory exists).
     Each re-run resumes from the newest *complete* checkpoint; the end state equals an
     uninterrupted run's (deterministic ops), checkpoint and exported generator alike."""
-    # Enough epochs that a kill inside a save (up to 12 tries, about one epoch each) and two random
-    # kills all land before the end even on an idle machine, where an epoch of this tiny model
-    # takes about a second and a checkpoint write is over so fast that 4 tries all missed it once.
-    extra = ["--config.train.epochs=30", "--config.train.steps_per_epoch=20",
+    # Enough epochs that a kill inside a save (up to 4 tries) and two random kills all land before
+    # the end even on an idle machine, where an epoch of this tiny model takes about a second.
+    extra = ["--config.train.epochs=16", "--config.train.steps_per_epoch=20",
              "--config.train.deterministic=True", "--config.seed=5"]
     straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
     reference = subprocess.Popen(_cmd(straight, extra), cwd=REPO, env=_env(),
@@ -101,19 +116,22 @@ def test_sigkill_in_save_in_export_and_at_random_then_rerun_equals_uninterrupted
     export_dir = os.path.join(killed, "export", "generator")
     rng = random.Random(1234)
 
-    def start():
-        return subprocess.Popen(_cmd(killed, extra), cwd=REPO, env=_env(),
+    def start(slow_merge=False):
+        cmd = _cmd(killed, extra)
+        if slow_merge:  # the real program, its checkpoint merge held open 0.5 s (see below)
+            cmd = [sys.executable, "-c", _SLOW_MERGE, *cmd[3:]]  # ARGS after "-m tfgan_orig.train"
+        return subprocess.Popen(cmd, cwd=REPO, env=_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def saving():
         return os.path.isdir(ckpt_dir) and any("_temp" in n for n in os.listdir(ckpt_dir))
 
     # 1. Inside a checkpoint write, with a complete checkpoint before it: killed while the write's
-    # temporary shards exist (the write can end between seeing them and the kill; then the next
-    # save is tried, in a new process).
+    # temporary shards exist. On an idle machine the tiny model's write is over before a kill
+    # lands (4 tries all missed once), so this process's shard merge waits 0.5 s first.
     in_save = None
-    for _ in range(12):
-        proc = start()
+    for _ in range(4):
+        proc = start(slow_merge=True)
         assert _wait_for(proc, lambda: saving() and indexed_checkpoints(killed)), "no save seen"
         _kill(proc)
         assert_indexed_checkpoints_complete(killed)
@@ -162,7 +180,7 @@ def test_sigkill_in_save_in_export_and_at_random_then_rerun_equals_uninterrupted
 
     path_a, state_a = checkpoint_state(straight)
     path_b, state_b = checkpoint_state(killed)
-    assert path_a.endswith("ckpt-30") and path_b.endswith("ckpt-30")
+    assert path_a.endswith("ckpt-16") and path_b.endswith("ckpt-16")
     assert sorted(state_a) == sorted(state_b)
     for name in state_a:
         np.testing.assert_allclose(state_a[name], state_b[name], rtol=1e-6, atol=1e-7,
