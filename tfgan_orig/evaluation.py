@@ -404,6 +404,12 @@ def evaluate_workdir(
         dataset = config.data.name
         if samples != "train":
             value_range = networks.value_range(config.model.generator)
+        if samples == "ema" and not config.model.ema_decay:  # before restoring anything
+            raise workdir_lib.WorkdirError(
+                "samples='ema' needs a run trained with a generator EMA (model.ema_decay > 0); "
+                f"{workdir} has model.ema_decay={config.model.ema_decay}. Valid choices for it: "
+                "samples='gan' or 'train'."
+            )
         if data_dir is None:
             data_dir = config.data.data_dir or None
     elif samples != "train" or dataset is None or output is None:

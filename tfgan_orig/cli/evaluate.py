@@ -24,7 +24,6 @@ import sys
 from absl import app, flags
 
 from tfgan_orig import cli
-from tfgan_orig import config as config_lib
 from tfgan_orig import evaluation, metrics
 from tfgan_orig import workdir as workdir_lib
 
@@ -81,15 +80,9 @@ def main(argv):
             "--output=PATH)."
         )
     try:
-        if FLAGS.samples == "ema":  # before restoring anything
-            ema_decay = config_lib.load_config(FLAGS.workdir).model.ema_decay
-            if not ema_decay:
-                raise app.UsageError(
-                    f"--samples=ema needs a run trained with a generator EMA; {FLAGS.workdir} has "
-                    f"model.ema_decay={ema_decay}. Valid choices for it: --samples=gan or train."
-                )
         record = _evaluate()
-    except (FileNotFoundError, workdir_lib.WorkdirError) as e:  # bad workdir or checkpoint
+    # A bad workdir or checkpoint, or --samples=ema for a run without an EMA.
+    except (FileNotFoundError, workdir_lib.WorkdirError) as e:
         sys.exit(f"FATAL {e}")
     source = "training set as samples" if FLAGS.samples == "train" else record["workdir"]
     print(f"{record['dataset']}, {source} (epoch {record['epoch']}):")
