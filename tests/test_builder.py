@@ -22,6 +22,25 @@ def test_packing_and_zero_centred_penalties_reach_the_gan():
     assert np.isfinite(logs["d_loss"]) and np.isfinite(logs["g_loss"])
 
 
+def test_top_k_reaches_the_gan_with_one_epoch_per_decay():
+    config = tiny_ring8_config()
+    config.loss.top_k_keep = 0.5
+    config.loss.top_k_decay = 0.9
+    config_lib.validate_config(config)
+    gan = builder.build_gan(config, num_steps_per_epoch=7)
+    assert [repr(r) for r in gan.regularizers] == [
+        "TopK(keep_min=0.5, decay=0.9, decay_steps=7)"
+    ]
+    config.loss.top_k_keep = 0.0  # off
+    assert builder.build_gan(config, num_steps_per_epoch=7).regularizers == []
+    for key, value in [("top_k_keep", 1.5), ("top_k_keep", -0.1), ("top_k_decay", 0.0),
+                       ("top_k_decay", float("nan"))]:
+        bad = tiny_ring8_config()
+        bad.loss[key] = value
+        with pytest.raises(config_lib.ConfigError, match=f"loss.{key}"):
+            config_lib.validate_config(bad)
+
+
 def test_pack_must_divide_each_replicas_share():
     config = tiny_ring8_config()
     config.model.pack = 3  # batch 16

@@ -238,3 +238,115 @@ def test_r1_r2_give_the_single_device_update_on_two_replicas(loss):
         return weights(gan.generator) + weights(gan.discriminator), history
 
     assert_same_training(*two_strategies(run))
+
+
+# ------------------------------------------------------------------------------ top-k training
+def judged(logits):
+    return regularizers.Judged(None, None, tf.constant(np.reshape(logits, [-1, 1]), tf.float32))
+
+
+def test_top_k_keeps_the_rows_d_rates_most_real_and_averages_over_them():
+    gan = tfgan_orig.GAN(*tiny_nets(), 4, seed=0)
+    gan.compile(loss="non_saturating")
+    logits = np.array([0.3, -2.0, 1.5, 0.9, -0.4, 2.2, -1.1, 0.0], np.float32)
+    top = regularizers.TopK(keep_min=0.25, decay=0.5, decay_steps=10)
+    for step, keep in [(0, 8), (9, 8), (10, 4), (19, 4), (25, 2), (1000, 2)]:  # v = max(.25, .5^e)
+        gan.step_counter.assign(step)
+        w = top.g_weights(gan.step_context(1, "g"), judged(logits), None).numpy()
+        best = np.argsort(-logits)[:keep]
+        expected = np.zeros(8, np.float32)
+        expected[best] = 8 / keep  # sum(w * l) / 8 = mean of l over the kept rows
+        np.testing.assert_allclose(w, expected, err_msg=f"step {step}")
+    # k = ceil(v n): 3 of 10 rows at v = 0.25.
+    gan.step_counter.assign(100)
+    w = top.g_weights(gan.step_context(1, "g"), judged(np.arange(10.0)), None).numpy()
+    np.testing.assert_allclose(w, [0] * 7 + [10 / 3] * 3, rtol=1e-6)
+
+
+def test_top_k_ranks_ebgan_energies_low_first_and_keeps_ties():
+    gan = tfgan_orig.GAN(*tiny_nets(), 4, seed=0)
+    gan.compile(loss="ebgan")
+    energies = np.array([3.0, 0.5, 2.0, 0.1], np.float32)  # low energy = real
+    half = regularizers.TopK(keep_min=0.5, decay=0.5)
+    gan.step_counter.assign(5)
+    w = half.g_weights(gan.step_context(1, "g"), judged(energies), None).numpy()
+    np.testing.assert_allclose(w, [0, 2, 0, 2])
+    gan.compile(loss="non_saturating")
+    tied = half.g_weights(gan.step_context(1, "g"), judged([1.0, 5.0, 5.0, 5.0]), None).numpy()
+    np.testing.assert_allclose(tied, [0, 4 / 3, 4 / 3, 4 / 3])  # every row at the threshold kept
+
+
+def test_top_k_generator_update_is_the_gradient_of_the_mean_over_the_kept_rows():
+    def gan_at(step, regs):
+        g, d = tiny_nets(seed=4)
+        gan = tfgan_orig.GAN(g, d, 4, seed=3)
+        gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.5), regularizers=regs)
+        gan.build()
+        gan.step_counter.assign(step)
+        return gan
+
+    def top():
+        return [regularizers.TopK(keep_min=0.5, decay=0.1, decay_steps=1)]
+
+    # Step 0: v_0 = 1 keeps every row, the plain update.
+    first, plain = gan_at(0, top()), gan_at(0, [])
+    first.generator_step(8, 8)
+    plain.generator_step(8, 8)
+    for a, b in zip(weights(first.generator), weights(plain.generator)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    # Step 3: v = max(0.5, 0.1^3) = 0.5: G descends the mean loss over its 4 best rows only.
+    gan = gan_at(3, top())
+    before = weights(gan.generator)
+    z, _ = gan._training_noise(8, gan.d_steps)
+    with tf.GradientTape() as tape:
+        f = tf.reshape(gan.discriminator(gan.generator(z, training=True), training=True), [-1])
+        kept = tf.gather(f, tf.argsort(-f)[:4])
+        loss = tf.reduce_mean(tf.nn.softplus(-kept))
+    grads = tape.gradient(loss, gan.generator.trainable_variables)
+    assert np.ptp(f.numpy()) > 0.01  # distinct ranks
+    gan.generator_step(8, 8)
+    for w0, grad, w1 in zip(before, grads, weights(gan.generator)):
+        np.testing.assert_allclose(w1, w0 - 0.5 * grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(gan.g_loss_tracker.result(), loss, rtol=1e-5)
+
+
+@pytest.mark.parametrize("batch", [16, 15])  # 15: uneven shares (8 + 7 rows)
+def test_top_k_gives_the_single_device_update_on_two_replicas(batch):
+    def run(strategy):
+        with strategy.scope():
+            g, d = tiny_nets(seed=21)
+            gan = tfgan_orig.GAN(g, d, 4, seed=5)
+            gan.compile(
+                keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2),
+                regularizers=[regularizers.TopK(keep_min=0.3, decay=0.5, decay_steps=1)],
+            )
+        ds = tf.data.Dataset.from_tensor_slices(points(45)).batch(batch)
+        history = gan.fit(ds, epochs=2, verbose=0).history
+        return weights(gan.generator) + weights(gan.discriminator), history
+
+    one, two = two_strategies(run)
+    assert_same_training(one, two)
+    # And top-k changed training (the test is not blind): the plain run differs.
+    g, d = tiny_nets(seed=21)
+    plain = tfgan_orig.GAN(g, d, 4, seed=5)
+    plain.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+    plain.fit(tf.data.Dataset.from_tensor_slices(points(45)).batch(batch), epochs=2, verbose=0)
+    assert not np.allclose(weights(plain.generator)[0], one[0][0], atol=1e-6)
+
+
+def test_top_k_arguments_are_validated_and_round_trip(tmp_path):
+    for kwargs, match in [
+        ({"keep_min": 0.0}, "keep_min"),
+        ({"keep_min": 1.5}, "keep_min"),
+        ({"keep_min": 0.5, "decay": 0.0}, "decay"),
+        ({"keep_min": 0.5, "decay_steps": 0}, "decay_steps"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            regularizers.TopK(**kwargs)
+    gan = tfgan_orig.GAN(*tiny_nets(), 4, seed=0)
+    gan.compile(regularizers=[regularizers.TopK(0.5, 0.9, 7)])
+    gan.fit(points(), batch_size=8, verbose=0)
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert [repr(r) for r in loaded.regularizers] == ["TopK(keep_min=0.5, decay=0.9, decay_steps=7)"]

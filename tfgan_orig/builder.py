@@ -11,7 +11,7 @@ from absl import logging
 from tfgan_orig import checkpoints as checkpoints_lib
 from tfgan_orig import config as config_lib
 from tfgan_orig import data as data_lib
-from tfgan_orig import networks, optimizers
+from tfgan_orig import networks, optimizers, regularizers
 from tfgan_orig import workdir as workdir_lib
 from tfgan_orig.gan import GAN
 
@@ -103,6 +103,11 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
             penalty_every=loss.penalty_every,
             instance_noise_std=train.instance_noise_std,
             instance_noise_decay_steps=train.instance_noise_decay_steps or None,
+            regularizers=(
+                [regularizers.TopK(loss.top_k_keep, loss.top_k_decay, num_steps_per_epoch)]
+                if loss.top_k_keep
+                else []
+            ),
             unrolled_steps=train.unrolled_steps,
             unrolled_learning_rate=train.unrolled_learning_rate or None,
             steps_per_execution=train.steps_per_execution,

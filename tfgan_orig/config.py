@@ -105,6 +105,10 @@ def default_config():
     config.loss.r1_gamma = 0.0  # R1 penalty (gamma/2)||grad D(x_real)||^2 (Mescheder 2018); 0 = off
     config.loss.r2_gamma = 0.0  # R2: the same on generated rows; 0 = off
     config.loss.penalty_every = 1  # lazy R1/R2 (StyleGAN2): every N-th D update, times N
+    # top-k training (Sinha et al. 2020): G learns from the fraction max(keep, decay^epoch) of its
+    # samples that D rates most real; 0 = off (every sample)
+    config.loss.top_k_keep = 0.0
+    config.loss.top_k_decay = 0.99  # per epoch
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.name = "paper_sgd"  # tfgan_orig.optimizers.OPTIMIZERS
@@ -380,6 +384,13 @@ def validate_config(config, num_replicas=1):
     number("loss", "r1_gamma", 0.0)
     number("loss", "r2_gamma", 0.0)
     integer("loss", "penalty_every")
+    for key, what in (("top_k_keep", "[0, 1] (0 = off)"), ("top_k_decay", "(0, 1]")):
+        value = loss[key]
+        low_ok = key == "top_k_keep"
+        check(
+            _is_number(value) and (0.0 <= value if low_ok else 0.0 < value) and value <= 1.0,
+            f"loss.{key} must be in {what}. Received: loss.{key}={value!r}",
+        )
     number("optimizer", "d_learning_rate", 0.0, low_ok=False)
     number("optimizer", "g_learning_rate", 0.0, low_ok=False)
     decay = config.optimizer.linear_decay_epochs

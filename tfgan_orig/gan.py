@@ -499,6 +499,8 @@ class GAN(keras.Model):
             self.d_steps + 1,
             window=window,
             network=net if isinstance(net, keras.layers.Layer) else None,
+            # Before compile there is no objective: D's output is read as a logit or score.
+            realism=self.objective.realism if hasattr(self, "objective") else None,
         )
 
     def _judged(self, ctx, x, labels):
@@ -627,6 +629,10 @@ class GAN(keras.Model):
             per_row = self.objective.generator_loss(
                 fake_j.logits, None if real_j is None else real_j.logits
             )
+            for reg in self.regularizers:
+                weights = reg.g_weights(ctx, fake_j, real_j)
+                if weights is not None:
+                    per_row *= weights
             for reg in self.regularizers:
                 term = reg.g_terms(ctx, fake_j, real_j)
                 if term is not None:

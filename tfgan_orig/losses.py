@@ -51,6 +51,7 @@ __all__ = [
     "SMOOTHABLE_LOSSES",
     "OUTPUT_KINDS",
     "Objective",
+    "score_realism",
     "get",
     "objective",
 ]
@@ -323,6 +324,12 @@ def get(name):
     return LOSSES[name]
 
 
+def score_realism(out):
+    """D's output as "how real" for logits and scores (higher = more real): the output, `[rows]`
+    float32. `Objective.realism` also handles energies."""
+    return _flat(out)
+
+
 class Objective:
     """The adversarial game of one loss: D's and G's per-example losses with their options bound.
 
@@ -364,6 +371,11 @@ class Objective:
         if self.g_needs_real:
             return self.g_loss(fake_out, real_out)
         return self.g_loss(fake_out)
+
+    def realism(self, out):
+        """D's output as "how real" `[rows]` float32, higher = more real: the logit or score
+        itself, minus the energy (EBGAN). Used to rank generated rows (top-k training)."""
+        return -_flat(out) if self.output == "energy" else score_realism(out)
 
     def d_metric(self, out):
         """The logged view of D's output: sigmoid for logits, the raw value otherwise (float32)."""

@@ -1,12 +1,14 @@
 """The seam for everything that changes the adversarial game beyond the loss.
 
-A `Regularizer` is a small object with up to four hooks, which `GAN` calls in every update:
+A `Regularizer` is a small object with up to five hooks, which `GAN` calls in every update:
 
 - `d_inputs(ctx, x, labels, role)`: transform what D sees, for real (`role="real"`) and generated
   (`role="fake"`) rows alike, in D's and G's updates (instance noise);
 - `d_terms(ctx, real, fake)`: per-row terms added to D's per-row loss (gradient penalty, the AC-GAN
   class loss on real and generated rows);
 - `g_terms(ctx, fake, real)`: per-row terms added to G's per-row loss (AC-GAN on generated rows);
+- `g_weights(ctx, fake, real)`: per-row weights of the objective's G loss, applied before the
+  `g_terms` are added (top-k training);
 - `after_d_update(ctx, discriminator)`: act on D after each of its updates (weight clipping).
 
 `GAN.compile` builds the family's regularizers from its flat options (`gradient_penalty_weight`,
@@ -44,6 +46,7 @@ __all__ = [
     "pack_rows",
     "R1",
     "R2",
+    "TopK",
     "from_options",
     "weight_penalty",
     "call_loss",
@@ -133,10 +136,13 @@ class Context:
         minibatch (None: equal shares); `rows` draws by it.
       network: the Keras D that `discriminator` calls (None in the unrolled look-ahead, whose D
         is a stateless copy); the model reads the losses D adds in its calls from it.
+      realism: `fn(out) -> [rows]` float32, D's output turned into "how real", higher = more
+        real, whatever the loss family (`losses.Objective.realism`; default: the output itself).
     """
 
     def __init__(
-        self, discriminator, step, draw, phase, seed, draws_per_step, window=None, network=None
+        self, discriminator, step, draw, phase, seed, draws_per_step, window=None, network=None,
+        realism=None,
     ):
         self.discriminator = discriminator
         self.step = step
@@ -146,6 +152,7 @@ class Context:
         self._draws_per_step = draws_per_step
         self.window = window
         self.network = network
+        self.realism = losses.score_realism if realism is None else realism
 
     @property
     def d_update(self):
@@ -156,7 +163,7 @@ class Context:
         """The same context, evaluating another D function."""
         return Context(
             discriminator, self.step, self.draw, self.phase, self._seed, self._draws_per_step,
-            window=self.window,
+            window=self.window, realism=self.realism,
         )
 
     def rows(self, local_rows, stream, sample):
@@ -186,6 +193,13 @@ class Regularizer:
 
     def g_terms(self, ctx, fake, real):
         """Per-row `[rows]` float32 terms added to G's loss, or None (`real` may be None)."""
+        return None
+
+    def g_weights(self, ctx, fake, real):
+        """Per-row `[rows]` float32 weights of the objective's G loss (before `g_terms`), or None.
+
+        G's loss stays `sum over rows / global rows`: weights that average 1 over the global
+        minibatch keep its scale."""
         return None
 
     def after_d_update(self, ctx, discriminator):
@@ -535,6 +549,86 @@ class R2(_ZeroCenteredPenalty):
     """
 
     role = "fake"
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class TopK(Regularizer):
+    """Top-k training (Sinha et al. 2020): G learns only from the generated rows D rates most real.
+
+    In each G update the global minibatch's generated D rows are ranked by D's realism (its logit
+    or score; minus the energy for EBGAN), and only the `k_t = max(1, ceil(v_t n))` best of the `n`
+    rows keep their objective loss, so G's loss is the mean over them:
+
+        L_G = (1 / |K_t|) sum_{i in K_t} l_G(i),   K_t = {i : realism_i >= realism of the k_t-th best},
+        v_t = max(keep_min, decay ** floor(t / decay_steps)),
+
+    `t` the generator step (`decay_steps` = one epoch of steps: the paper's gamma per epoch, from
+    keeping every row down to the fraction nu = `keep_min`). The rows D rates worst are those
+    far from every mode; their gradients point G at the wrong mode, so dropping them leaves fewer
+    samples between modes. Implemented as per-row weights `n / |K_t|` on the kept rows and 0 on
+    the others (ties at the threshold are all kept, so `|K_t|` may exceed `k_t`); the `g_terms`
+    of other regularizers (AC-GAN's class loss) keep every row.
+
+    The ranking is global: under a multi-replica strategy every replica's realism values are
+    summed into one global vector (each replica fills its own rows, `randomness.RowWindow`), so
+    the kept rows are the one-device rows on any number of replicas, for uneven shares too. With
+    packing the ranked rows are D's packed rows.
+
+    Args:
+      keep_min: nu in (0, 1], the fraction kept at the end (1 keeps every row: plain training).
+      decay: gamma in (0, 1], the per-`decay_steps` factor of the kept fraction.
+      decay_steps: generator steps per decay (>= 1; the config uses the steps of one epoch).
+    """
+
+    def __init__(self, keep_min, decay=0.99, decay_steps=1):
+        if keep_min is None or not 0.0 < keep_min <= 1.0:
+            raise ValueError(f"TopK keep_min must be in (0, 1]. Received: keep_min={keep_min}")
+        if decay is None or not 0.0 < decay <= 1.0:
+            raise ValueError(f"TopK decay must be in (0, 1]. Received: decay={decay}")
+        if int(decay_steps) != decay_steps or decay_steps < 1:
+            raise ValueError(
+                f"TopK decay_steps must be an integer >= 1. Received: decay_steps={decay_steps}"
+            )
+        self.keep_min = float(keep_min)
+        self.decay = float(decay)
+        self.decay_steps = int(decay_steps)
+
+    def keep_fraction(self, step):
+        """v_t as a float32 scalar."""
+        epochs = tf.math.floordiv(tf.cast(step, tf.int64), self.decay_steps)
+        decayed = tf.pow(tf.constant(self.decay, tf.float64), tf.cast(epochs, tf.float64))
+        return tf.cast(tf.maximum(decayed, self.keep_min), tf.float32)
+
+    def g_weights(self, ctx, fake, real):
+        score = tf.stop_gradient(ctx.realism(fake.logits))
+        local = tf.shape(score)[0]
+        _, replicas = randomness.replica_info()
+        if replicas > 1:
+            window = ctx.window
+            if window is None:
+                window = randomness.RowWindow.even(local)
+            first, total = window.scaled(local)
+            # This replica's values at its rows of the global minibatch, zeros elsewhere: the SUM
+            # all-reduce is the global vector, exactly (x + 0 = x).
+            placed = tf.scatter_nd(
+                tf.reshape(tf.range(first, first + local), [-1, 1]), score, tf.reshape(total, [1])
+            )
+            everyone = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, placed
+            )
+        else:
+            everyone = score
+        n = tf.shape(everyone)[0]
+        k = tf.cast(tf.math.ceil(self.keep_fraction(ctx.step) * tf.cast(n, tf.float32)), tf.int32)
+        k = tf.maximum(k, 1)
+        ranked = tf.concat([tf.sort(everyone, direction="DESCENDING"), [-float("inf")]], 0)
+        threshold = ranked[tf.minimum(k, n + 1) - 1]
+        kept = tf.reduce_sum(tf.cast(everyone >= threshold, tf.float32))
+        scale = tf.math.divide_no_nan(tf.cast(n, tf.float32), kept)
+        return tf.where(score >= threshold, scale, 0.0)
+
+    def get_config(self):
+        return {"keep_min": self.keep_min, "decay": self.decay, "decay_steps": self.decay_steps}
 
 
 def from_options(
