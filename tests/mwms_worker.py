@@ -4,6 +4,8 @@
 
 Modes:
   gan:   tfgan_orig.GAN trained by plain `model.fit` under the strategy; saves final weights.
+         `--top_k=NU` adds top-k training and trains on 127 points in batches of 24, so the last
+         batch (7 points) cannot be split evenly between the two workers.
   keras: a plain compiled Sequential model, to show the upstream Keras failure this package avoids.
 """
 
@@ -34,6 +36,7 @@ def main():
     parser.add_argument("--mode", choices=["gan", "keras"], required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--d_steps", type=int, default=2)
+    parser.add_argument("--top_k", type=float, default=0.0)
     args = parser.parse_args()
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -55,8 +58,12 @@ def main():
     with strategy.scope():
         g, d = tiny_nets()
         gan = tfgan_orig.GAN(g, d, latent_dim=4, d_steps=args.d_steps, seed=3)
-        gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
-    ds = tf.data.Dataset.from_tensor_slices(x).batch(16 * args.d_steps, drop_remainder=True)
+        regs = [tfgan_orig.regularizers.TopK(args.top_k, 0.5)] if args.top_k else []
+        gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), regularizers=regs)
+    if args.top_k:
+        ds = tf.data.Dataset.from_tensor_slices(x[:127]).batch(24)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(x).batch(16 * args.d_steps, drop_remainder=True)
     history = gan.fit(ds.with_options(options), epochs=2, verbose=0).history
     np.savez(
         args.out,

@@ -198,6 +198,23 @@ def test_gan_fit_under_multi_worker_mirrored_strategy(tmp_path):
 
 
 @pytest.mark.slow
+def test_top_k_under_multi_worker_with_an_uneven_last_batch(tmp_path):
+    """Top-k's global ranking (a SUM all-reduce of a vector as long as the global minibatch, whose
+    length changes at the partial last batch) runs across two processes; the workers agree."""
+    outs = [str(tmp_path / f"w{i}.npz") for i in range(2)]
+    codes, errs = run_workers(
+        lambda i: [sys.executable, os.path.join(HERE, "mwms_worker.py"), "--mode=gan",
+                   "--d_steps=1", "--top_k=0.4", f"--out={outs[i]}"]
+    )
+    assert codes == [0, 0], errs[0][-3000:]
+    a, b = np.load(outs[0]), np.load(outs[1])
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert int(a["g_iterations"]) == 2 * 6  # 2 epochs of 5 full batches and the partial one
+    assert np.isfinite(a["d_loss"]).all()
+
+
+@pytest.mark.slow
 def test_plain_keras_fit_fails_under_multi_worker_upstream(tmp_path):
     """The upstream Keras 3.15 bug the GAN works around (keras-team/keras#20585).
 
