@@ -1,4 +1,4 @@
-"""ring8 beyond PacGAN4 at a tenth of its budget: PacGAN2 + a generator EMA with standing statistics.
+"""ring8 beyond PacGAN4 at a tenth of its budget: PacGAN2, a deeper G, a generator EMA with standing statistics.
 
 Run:
     python -m tfgan_orig.train --config=configs/ring8_best.py --workdir=runs/ring8_best
@@ -7,6 +7,10 @@ Run:
 PacGAN's setup on ring8 (configs/ring8.py) with
 - packing m = 2 (configs/ring8_pacgan2.py: 100 packed rows of 2 points per step, batch 200):
   balances the modes (reverse KL);
+- a deeper G: 6 hidden layers of 400 (ReLU + batch norm) instead of PacGAN's 4. The samples that
+  miss a mode lie on the arcs between modes; a deeper ReLU net makes those crossings steeper
+  (5 seeds: 97.9% HQ and reverse KL 0.016 against 95.6% and 0.050 with 4 layers,
+  docs/mixtures.md);
 - a generator EMA (decay 0.999, about one PacGAN epoch): the averaged generator lands its samples
   within 3 std (0.03) of the modes far more often than the last iterate. Its batch-norm statistics
   must be its own (`GAN.refresh_ema_statistics`, which `generate(use_ema=True)`, the export and
@@ -24,6 +28,7 @@ from tfgan_orig import config as config_lib
 def get_config():
     config = config_lib.pacgan_mixture_config("ring8")
     config.model.pack = 2
+    config.model.g_hidden_units = (400,) * 6
     config.train.batch_size = 200  # 100 packed rows of 2 points
     config.model.ema_decay = 0.999
     config.optimizer.linear_decay_epochs = (40, 80)  # anneal the second half (PacGAN epochs 20-40) to 0
