@@ -21,6 +21,10 @@ over the seeds that have a result (sample standard deviation / sqrt(n)), the per
 epochs each seed reached (in PacGAN's epochs of 1,000 steps, whatever the row's batch size:
 `--epochs` is in those units too, see `epoch_multiplier`), the wall time, and PacGAN's published row beside it (400 epochs,
 10 trials, +- standard error). Rows whose seeds did not all reach `--epochs` are marked.
+
+A run that fails (diverged, a workdir that refuses the config, a bad override) is reported and the
+sweep goes on with the others; at the end it exits non-zero naming them (`failed_runs` in
+table.json). A run stopped by a signal (SIGTERM/SIGINT: its checkpoint is written) stops the sweep.
 """
 
 import argparse
@@ -63,6 +67,11 @@ FAST = [
     "--config.train.steps_per_execution=50",
     "--config.eval.every_n_epochs=10",
 ]
+
+
+# Exit statuses of a run stopped by a signal: `tfgan_orig.train` exits 143 (SIGTERM) or 130
+# (SIGINT) after writing its checkpoint; a child killed outright has a negative return code.
+INTERRUPTED = {130, 143, -2, -9, -15}
 
 
 def config_path(dataset, row):
@@ -362,21 +371,40 @@ def main():
     if args.command == "figure":
         figure(args.runs, datasets, rows, args.figure_seed, args.figure)
         return
+    failed = []
     if args.command in ("run", "all"):
         for d in datasets:  # seed-major: every row gets its first seeds early
             for s in seeds:
                 for r in rows:
-                    run_one(args.runs, d, r, s, args.epochs, args.fast, args.extra, args.python)
+                    try:
+                        run_one(args.runs, d, r, s, args.epochs, args.fast, args.extra,
+                                args.python)
+                    except subprocess.CalledProcessError as e:
+                        if e.returncode in INTERRUPTED:
+                            raise SystemExit(  # a signal stopped the run: stop the sweep too
+                                f"interrupted in {workdir(args.runs, d, r, s)} (exit "
+                                f"{e.returncode}); run the same command again to resume")
+                        # One bad run (diverged, refused workdir, bad override) must not cost
+                        # the rest of a sweep of hours: record it, go on, fail at the end.
+                        failed.append({"workdir": workdir(args.runs, d, r, s),
+                                       "exit_code": e.returncode,
+                                       "command": " ".join(map(str, e.cmd[1:]))})
+                        print(f"FAILED (exit {e.returncode}): {workdir(args.runs, d, r, s)}; "
+                              "going on with the other runs", file=sys.stderr, flush=True)
     if args.command in ("table", "all"):
         summaries = [summarize(args.runs, d, r, seeds, args.epochs, args.generator)
                      for d in datasets for r in rows]
         base = args.output or os.path.join(args.runs, "table")
         os.makedirs(os.path.dirname(base) or ".", exist_ok=True)
-        _write_json({"schema": "tfgan_orig.mixtures_table/1", "rows": summaries}, base + ".json")
+        _write_json({"schema": "tfgan_orig.mixtures_table/1", "rows": summaries,
+                     "failed_runs": failed}, base + ".json")
         text = markdown(summaries)
         with open(base + ".md", "w") as f:
             f.write(text)
         print(text)
+    if failed:
+        raise SystemExit(f"{len(failed)} run(s) failed (their output above): "
+                         + ", ".join(f["workdir"] for f in failed))
 
 
 if __name__ == "__main__":

@@ -96,3 +96,30 @@ def test_mean_se_skips_undefined_values(mixtures):
     assert mixtures.mean_se([None, float("nan")]) == (None, None, 0)
     m, se, n = mixtures.mean_se([1.0, 3.0, None])
     assert (m, n) == (2.0, 2) and math.isclose(se, 1.0)
+
+
+def test_sweep_goes_on_past_a_failed_run_and_fails_at_the_end(tmp_path, mixtures):
+    """Real `tfgan_orig.train` runs refusing a bad override: both failures are reported (the sweep
+    went on after the first), the table is still written with the finished seed, exit non-zero."""
+    import subprocess
+    import sys
+
+    _run(tmp_path, mixtures, "ring8", "gan", 2, 1, 8, 0.9, 0.1, 30.0)  # seed 2: done at 1 epoch
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", "mixtures.py"), "all", "--rows=gan",
+         "--datasets=ring8", "--seeds=0,1,2", "--epochs=1", f"--runs={tmp_path}",
+         f"--python={sys.executable}", "--config.model.no_such_field=1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode != 0
+    seed0, seed1 = (mixtures.workdir(str(tmp_path), "ring8", "gan", s) for s in (0, 1))
+    assert f"FAILED (exit 1): {seed0}" in proc.stderr
+    assert f"FAILED (exit 1): {seed1}" in proc.stderr
+    assert proc.stderr.rstrip().endswith(f"2 run(s) failed (their output above): {seed0}, {seed1}")
+    with open(os.path.join(str(tmp_path), "table.json")) as f:
+        table = json.load(f)
+    assert [r["workdir"] for r in table["failed_runs"]] == [seed0, seed1]
+    assert all(r["exit_code"] == 1 for r in table["failed_runs"])
+    (row,) = table["rows"]
+    assert row["seeds"] == [2] and row["high_quality_fraction"]["mean"] == pytest.approx(90.0)
+    assert not os.path.exists(os.path.join(seed0, "eval", "metrics.json"))
