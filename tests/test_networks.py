@@ -199,3 +199,56 @@ def test_ebgan_discriminator_returns_a_nonnegative_energy():
         d = networks.ebgan_discriminator(shape, base_filters=4, hidden_units=(8,), code_dim=4)
         energy = d(RNG.normal(size=(3,) + shape).astype(np.float32)).numpy()
         assert energy.shape == (3, 1) and np.all(energy >= 0.0)
+
+
+# ------------------------------------------------------------- 2-D nets: PacGAN's init and momentum
+def _mixture_nets_from(config_path, **overrides):
+    import runpy
+
+    from tfgan_orig import config as config_lib
+    from tfgan_orig import data
+
+    config = runpy.run_path(config_path)["get_config"]()
+    for key, value in overrides.items():
+        config.model[key] = value
+    config_lib.validate_config(config)
+    info = data.info(config.data.name)
+    return networks.build_generator(config, info), networks.build_discriminator(config, info)
+
+
+def _kernels(model):
+    return [w.numpy() for w in model.weights if w.name == "kernel"]
+
+
+def test_mixture_nets_take_pacgan_init_and_batch_norm_momentum_from_the_config():
+    import os
+
+    ring8 = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "ring8.py")
+    g, d = _mixture_nets_from(ring8, mlp_init_stddev=0.02, g_batch_norm_momentum=0.95)
+    for net in (g, d):
+        kernels = _kernels(net)
+        assert len(kernels) == (5 if net is g else 4)  # 4 hidden + output; 3 maxout + logit
+        for k in kernels:
+            if k.size >= 1000:  # enough draws for the std to be within 10% of 0.02
+                assert abs(k.mean()) < 0.002 and 0.018 < k.std() < 0.022, (net.name, k.std())
+        biases = [w.numpy() for w in net.weights if w.name == "bias"]
+        assert biases and all(np.all(b == 0) for b in biases)
+    bns = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 4 and all(layer.momentum == 0.95 for layer in bns)
+
+    # The defaults: Glorot-uniform kernels (a 400 x 400 one has std sqrt(2 / 800) = 0.05) and
+    # Keras' momentum 0.99.
+    g0, d0 = _mixture_nets_from(ring8)
+    assert _kernels(g0)[1].std() == pytest.approx(0.05, rel=0.05)
+    assert np.abs(_kernels(g0)[1]).max() <= np.sqrt(6 / 800) + 1e-7  # uniform, bounded
+    assert all(layer.momentum == 0.99 for layer in g0.layers
+               if isinstance(layer, keras.layers.BatchNormalization))
+
+    # The momentum really is the moving statistics' update rate:
+    # moving_mean <- momentum * moving_mean + (1 - momentum) * batch_mean.
+    bn = bns[0]
+    before = bn.moving_mean.numpy().copy()
+    h = g.get_layer("hidden_0")(np.random.default_rng(0).normal(size=(64, 2)).astype("float32"))
+    bn(h, training=True)
+    expected = 0.95 * before + 0.05 * h.numpy().mean(axis=0)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), expected, rtol=1e-4, atol=1e-6)

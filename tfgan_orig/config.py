@@ -73,6 +73,8 @@ def default_config():
     config.model.g_hidden_units = (1200, 1200)
     config.model.g_init_scale = 0.05  # paper G: weights ~ U(-0.05, 0.05)
     config.model.g_batch_norm = True  # mlp generator only
+    config.model.g_batch_norm_momentum = 0.99  # mlp G's moving statistics (PacGAN's code: 0.95)
+    config.model.mlp_init_stddev = 0.0  # mlp G + maxout D: 0 = Glorot uniform, s = N(0, s²)
     config.model.output_bias = "pixel_mean"  # paper G's output bias: "pixel_mean" or "zeros"
     config.model.d_units = 240
     config.model.d_pieces = 5
@@ -376,6 +378,8 @@ def validate_config(config, num_replicas=1):
         f"model.g_hidden_units must be a tuple of integers >= 1. Received: {units!r}",
     )
     fraction("model", "ema_decay", " (0 = off)")
+    fraction("model", "g_batch_norm_momentum", "")
+    number("model", "mlp_init_stddev", 0.0)
     fraction("loss", "label_smoothing", "")
     number("loss", "gradient_penalty_weight", 0.0)
     number("loss", "clip_value", 0.0)

@@ -171,6 +171,14 @@ def paper_discriminator(
     return keras.Model(x, logits, name=name)
 
 
+def _mlp_init(init_stddev, seed):
+    """Dense/maxout kernels of the 2-D nets: Glorot uniform (Keras' default) for `init_stddev` 0,
+    else N(0, init_stddev^2), as PacGAN's code (`IsotropicGaussian(0.02)`); biases start at 0."""
+    if init_stddev:
+        return keras.initializers.RandomNormal(0.0, float(init_stddev), seed=seed)
+    return keras.initializers.GlorotUniform(seed)
+
+
 def mlp_generator(
     latent_dim=2,
     output_dim=2,
@@ -178,8 +186,15 @@ def mlp_generator(
     batch_norm=True,
     seed=None,
     name="generator",
+    init_stddev=0.0,
+    batch_norm_momentum=0.99,
 ):
     """PacGAN's 2-D generator: 4 x 400 ReLU (+ batch norm) -> linear `output_dim`.
+
+    Args:
+      init_stddev: 0 for Glorot-uniform kernels; s > 0 for N(0, s^2) (PacGAN's code: 0.02).
+      batch_norm_momentum: the moving statistics' update m <- momentum m + (1 - momentum) batch
+        (Keras' default 0.99; PacGAN's code 0.95). They are what `generate` (inference) uses.
 
     Returns:
       A `keras.Model` mapping `[batch, latent_dim]` to points `[batch, output_dim]` in data space.
@@ -189,15 +204,15 @@ def mlp_generator(
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(
             units,
-            kernel_initializer=keras.initializers.GlorotUniform(_seed(seed, i)),
+            kernel_initializer=_mlp_init(init_stddev, _seed(seed, i)),
             name=f"hidden_{i}",
         )(h)
         if batch_norm:
-            h = batch_normalization(name=f"bn_{i}")(h)
+            h = batch_normalization(momentum=batch_norm_momentum, name=f"bn_{i}")(h)
         h = keras.layers.ReLU(name=f"relu_{i}")(h)
     x = keras.layers.Dense(
         output_dim,
-        kernel_initializer=keras.initializers.GlorotUniform(_seed(seed, 100)),
+        kernel_initializer=_mlp_init(init_stddev, _seed(seed, 100)),
         dtype="float32",
         name="output",
     )(h)
@@ -205,9 +220,12 @@ def mlp_generator(
 
 
 def maxout_discriminator(
-    input_dim=2, units=200, pieces=5, num_layers=3, seed=None, name="discriminator"
+    input_dim=2, units=200, pieces=5, num_layers=3, seed=None, name="discriminator",
+    init_stddev=0.0,
 ):
     """PacGAN's 2-D discriminator: 3 maxout layers of 200 units x 5 pieces -> 1 logit.
+
+    `init_stddev`: 0 for Glorot-uniform kernels; s > 0 for N(0, s^2) (PacGAN's code: 0.02).
 
     Returns:
       A `keras.Model` mapping `[batch, input_dim]` to logits `[batch, 1]` (float32).
@@ -218,12 +236,12 @@ def maxout_discriminator(
         h = Maxout(
             units,
             pieces,
-            kernel_initializer=keras.initializers.GlorotUniform(_seed(seed, i)),
+            kernel_initializer=_mlp_init(init_stddev, _seed(seed, i)),
             name=f"maxout_{i}",
         )(h)
     logits = keras.layers.Dense(
         1,
-        kernel_initializer=keras.initializers.GlorotUniform(_seed(seed, 100)),
+        kernel_initializer=_mlp_init(init_stddev, _seed(seed, 100)),
         dtype="float32",
         name="logit",
     )(h)
@@ -605,6 +623,8 @@ def _mlp_generator_from(config, info, output_bias):
         hidden_units=tuple(m.g_hidden_units),
         batch_norm=m.g_batch_norm,
         seed=config.seed,
+        init_stddev=m.mlp_init_stddev,
+        batch_norm_momentum=m.g_batch_norm_momentum,
     )
 
 
@@ -644,6 +664,7 @@ def _maxout_discriminator_from(config, info):
         pieces=m.d_pieces,
         num_layers=m.d_layers,
         seed=config.seed + 1000,
+        init_stddev=m.mlp_init_stddev,
     )
 
 
