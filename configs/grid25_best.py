@@ -27,6 +27,9 @@ from tfgan_orig import config as config_lib
 def get_config():
     config = config_lib.pacgan_mixture_config("grid25")
     config.model.g_hidden_units = (400,) * 8
+    # Measured with Keras' defaults (Glorot-uniform init, batch-norm momentum 0.99), not PacGAN's.
+    config.model.mlp_init_stddev = 0.0
+    config.model.g_batch_norm_momentum = 0.99
     config.loss.name = "rpgan"
     config.loss.r1_gamma = 0.1
     config.loss.r2_gamma = 0.1

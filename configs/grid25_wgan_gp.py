@@ -18,6 +18,9 @@ from tfgan_orig import config as config_lib
 def get_config():
     config = config_lib.pacgan_mixture_config("grid25")
     config.loss.name = "wasserstein"
+    # Measured with Keras' defaults (Glorot-uniform init, batch-norm momentum 0.99), not PacGAN's.
+    config.model.mlp_init_stddev = 0.0
+    config.model.g_batch_norm_momentum = 0.99
     config.loss.gradient_penalty_weight = 10.0
     config.loss.clip_value = 0.0
     config.train.d_steps = 5

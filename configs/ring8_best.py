@@ -28,6 +28,9 @@ from tfgan_orig import config as config_lib
 def get_config():
     config = config_lib.pacgan_mixture_config("ring8")
     config.model.pack = 2
+    # Measured with Keras' defaults (Glorot-uniform init, batch-norm momentum 0.99), not PacGAN's.
+    config.model.mlp_init_stddev = 0.0
+    config.model.g_batch_norm_momentum = 0.99
     config.model.g_hidden_units = (400,) * 6
     config.train.batch_size = 200  # 100 packed rows of 2 points
     config.model.ema_decay = 0.999

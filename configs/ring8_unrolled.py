@@ -18,6 +18,9 @@ from tfgan_orig import config as config_lib
 def get_config():
     config = config_lib.pacgan_mixture_config("ring8")
     config.train.unrolled_steps = 5
+    # Measured with Keras' defaults (Glorot-uniform init, batch-norm momentum 0.99), not PacGAN's.
+    config.model.mlp_init_stddev = 0.0
+    config.model.g_batch_norm_momentum = 0.99
     config.train.unrolled_learning_rate = 1e-3
     config.train.epochs = 100
     return config

@@ -40,6 +40,9 @@ TINY_RING8 = {
     "model.d_units": 16,
     "model.d_pieces": 2,
     "model.d_layers": 1,
+    # Keras' init and momentum: PacGAN's N(0, 0.02^2) is scaled for 400-unit layers, not 16.
+    "model.mlp_init_stddev": 0.0,
+    "model.g_batch_norm_momentum": 0.99,
     "data.limit": 4000,
     "train.batch_size": 16,
     "train.steps_per_epoch": 5,

@@ -186,6 +186,12 @@ def test_presets_are_the_published_setups():
     assert (ring.model.generator, ring.model.discriminator, ring.model.g_hidden_units) == (
         "mlp", "maxout", (400, 400, 400, 400))
     assert (ring.optimizer.name, ring.optimizer.beta_1, ring.train.batch_size) == ("adam", 0.8, 100)
+    # PacGAN's code: weights N(0, 0.02^2), batch-norm population statistics at momentum 0.95; the
+    # configs measured with Keras' defaults keep them.
+    assert (ring.model.mlp_init_stddev, ring.model.g_batch_norm_momentum) == (0.02, 0.95)
+    for name in ("ring8_best", "grid25_best", "ring8_unrolled", "grid25_wgan_gp"):
+        measured = load_config(name).model
+        assert (measured.mlp_init_stddev, measured.g_batch_norm_momentum) == (0.0, 0.99), name
     assert config_lib.pacgan_mixture_config("grid25").data.name == "grid25"
     # PacGAN_m: 100 packed rows per step (100 m points), PacGAN's 400 epochs of 1,000 steps.
     pac4 = config_lib.pacgan_mixture_config("grid25", pack=4)

@@ -224,7 +224,7 @@ def test_mixture_nets_take_pacgan_init_and_batch_norm_momentum_from_the_config()
     import os
 
     ring8 = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "ring8.py")
-    g, d = _mixture_nets_from(ring8, mlp_init_stddev=0.02, g_batch_norm_momentum=0.95)
+    g, d = _mixture_nets_from(ring8)  # PacGAN's protocol: N(0, 0.02^2) weights, momentum 0.95
     for net in (g, d):
         kernels = _kernels(net)
         assert len(kernels) == (5 if net is g else 4)  # 4 hidden + output; 3 maxout + logit
@@ -236,9 +236,9 @@ def test_mixture_nets_take_pacgan_init_and_batch_norm_momentum_from_the_config()
     bns = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == 4 and all(layer.momentum == 0.95 for layer in bns)
 
-    # The defaults: Glorot-uniform kernels (a 400 x 400 one has std sqrt(2 / 800) = 0.05) and
-    # Keras' momentum 0.99.
-    g0, d0 = _mixture_nets_from(ring8)
+    # The package's defaults: Glorot-uniform kernels (a 400 x 400 one has std sqrt(2 / 800) =
+    # 0.05) and Keras' momentum 0.99.
+    g0, d0 = _mixture_nets_from(ring8, mlp_init_stddev=0.0, g_batch_norm_momentum=0.99)
     assert _kernels(g0)[1].std() == pytest.approx(0.05, rel=0.05)
     assert np.abs(_kernels(g0)[1]).max() <= np.sqrt(6 / 800) + 1e-7  # uniform, bounded
     assert all(layer.momentum == 0.99 for layer in g0.layers

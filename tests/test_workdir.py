@@ -125,6 +125,23 @@ def test_run_fingerprint_holds_what_defines_a_run_and_nothing_else():
         "optimizer.linear_decay_epochs: checkpoint [0, 0], config [1, 2]"]
 
 
+
+def test_a_field_the_checkpoint_predates_is_compared_with_its_default():
+    """A checkpoint written before `model.mlp_init_stddev` existed was trained with the default
+    (Glorot) init: resuming it under a config that asks for N(0, 0.02^2) is a difference, under
+    the default it is not; a field only the checkpoint has is not compared."""
+    from conftest import tiny_ring8_config
+
+    config = tiny_ring8_config(epochs=2)  # Keras' init and momentum: the fields' defaults
+    old = workdir.run_fingerprint(config)
+    del old["model.mlp_init_stddev"], old["model.g_batch_norm_momentum"]
+    old["model.removed_since"] = 1
+    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config)) == []
+    config.model.mlp_init_stddev = 0.02
+    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config)) == [
+        "model.mlp_init_stddev: checkpoint (written before this field existed) 0.0, config 0.02"]
+
+
 def test_lock_is_exclusive_within_and_across_objects(tmp_path):
     from tfgan_orig import workdir as workdir_lib
 

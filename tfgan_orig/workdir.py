@@ -382,11 +382,21 @@ def run_fingerprint(config):
 def fingerprint_differences(saved, current):
     """`["field: checkpoint X, config Y", ...]` for the fields whose values differ.
 
-    A field present on one side only (a field added by a newer version of the package) is not a
-    difference.
+    A field the checkpoint lacks was added by a newer version of the package; the version that
+    wrote the checkpoint behaved as that field's default (a new field's default always reproduces
+    the behaviour from before it existed), so the config's value is compared with the default:
+    a run started with Glorot-initialised nets is not resumed under a config that asks for another
+    initialisation. A field only the checkpoint has (removed since) is not compared.
     """
-    return [
-        f"{name}: checkpoint {saved[name]!r}, config {current[name]!r}"
-        for name in sorted(set(saved) & set(current))
-        if saved[name] != current[name]
-    ]
+    from tfgan_orig import config as config_lib  # (config imports this module)
+
+    defaults = run_fingerprint(config_lib.default_config())
+    out = []
+    for name in sorted(set(current) & (set(saved) | set(defaults))):
+        if name in saved:
+            if saved[name] != current[name]:
+                out.append(f"{name}: checkpoint {saved[name]!r}, config {current[name]!r}")
+        elif defaults[name] != current[name]:
+            out.append(f"{name}: checkpoint (written before this field existed) "
+                       f"{defaults[name]!r}, config {current[name]!r}")
+    return out
