@@ -7,6 +7,7 @@ last ones damage the newest checkpoint of their own run (truncated data, a kille
 
 import json
 import os
+import re
 import shutil
 import time
 
@@ -191,6 +192,38 @@ def test_export_and_evaluate_check_the_fingerprint_not_config_json(run):
     _replace_config(run, **{"model.noise": "uniform"})
     with pytest.raises(workdir_lib.FingerprintMismatch, match="model.noise: checkpoint 'normal'"):
         train_lib.load_gan_from_workdir(run)
+
+
+def test_a_checkpoint_older_than_a_config_field_resumes_only_under_its_default(tmp_path):
+    """A checkpoint written before `model.mlp_init_stddev` existed (its fingerprint lacks the field)
+    holds Glorot-initialised nets: the training program and the loader used to continue it under
+    a config asking for N(0, 0.02^2). Now that is refused by name; the default still resumes."""
+    from tfgan_orig import builder
+    from tfgan_orig import config as config_lib
+
+    run = str(tmp_path / "run")
+    config = tiny_ring8_config(epochs=2)  # the fields' defaults: Glorot init, momentum 0.99
+    older = workdir_lib.run_fingerprint(config)
+    del older["model.mlp_init_stddev"], older["model.g_batch_norm_momentum"]
+    gan = builder.build_gan(config)
+    checkpoints.TrainingCheckpoint(gan, workdir_lib.paths(run)["checkpoints"],
+                                   fingerprint=older).save(epoch=1)
+    config_lib.save_config(config, run)
+
+    pacgan_init = tiny_ring8_config(epochs=2)
+    pacgan_init.model.mlp_init_stddev = 0.02
+    expected = "model.mlp_init_stddev: checkpoint (written before this field existed) 0.0, config 0.02"
+    with pytest.raises(workdir_lib.FingerprintMismatch, match=re.escape(expected)):
+        train_lib.train_and_evaluate(pacgan_init, run)
+    assert not os.path.exists(os.path.join(_ckpt_dir(run), "ckpt-2.index"))
+    _replace_config(run, **{"model.mlp_init_stddev": 0.02})
+    with pytest.raises(workdir_lib.FingerprintMismatch, match=re.escape(expected)):
+        train_lib.load_gan_from_workdir(run)
+    _replace_config(run, **{"model.mlp_init_stddev": 0.0})
+
+    result = train_lib.train_and_evaluate(config, run)  # the default: resumed at epoch 1
+    assert result["epochs"] == 2
+    assert os.path.exists(os.path.join(_ckpt_dir(run), "ckpt-2.index"))
 
 
 # ------------------------------------------------------------------------------------ 4. partial

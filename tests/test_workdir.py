@@ -132,14 +132,19 @@ def test_a_field_the_checkpoint_predates_is_compared_with_its_default():
     the default it is not; a field only the checkpoint has is not compared."""
     from conftest import tiny_ring8_config
 
+    from tfgan_orig import config as config_lib
+
     config = tiny_ring8_config(epochs=2)  # Keras' init and momentum: the fields' defaults
     old = workdir.run_fingerprint(config)
     del old["model.mlp_init_stddev"], old["model.g_batch_norm_momentum"]
     old["model.removed_since"] = 1
-    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config)) == []
+    defaults = config_lib.default_fingerprint()
+    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config), defaults) == []
     config.model.mlp_init_stddev = 0.02
-    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config)) == [
+    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config), defaults) == [
         "model.mlp_init_stddev: checkpoint (written before this field existed) 0.0, config 0.02"]
+    # Without the defaults a field on one side only is not compared.
+    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config)) == []
 
 
 def test_lock_is_exclusive_within_and_across_objects(tmp_path):

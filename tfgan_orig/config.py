@@ -35,6 +35,7 @@ from tfgan_orig.gan import NOISE_TYPES
 __all__ = [
     "ConfigError",
     "default_config",
+    "default_fingerprint",
     "pacgan_mixture_config",
     "dcgan_config",
     "validate_config",
@@ -157,6 +158,12 @@ def default_config():
     config.eval.every_n_epochs = 1
     config.eval.num_samples = 0  # 0 = the metric's standard count (2,500 for modes)
     return config
+
+
+def default_fingerprint():
+    """`workdir.run_fingerprint` of `default_config()`: the value each defining field had before it
+    existed, for checkpoints older than the field (`workdir.fingerprint_differences`)."""
+    return workdir_lib.run_fingerprint(default_config())
 
 
 def pacgan_mixture_config(dataset="ring8", pack=1):

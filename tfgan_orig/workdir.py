@@ -379,18 +379,17 @@ def run_fingerprint(config):
     }
 
 
-def fingerprint_differences(saved, current):
+def fingerprint_differences(saved, current, defaults=None):
     """`["field: checkpoint X, config Y", ...]` for the fields whose values differ.
 
     A field the checkpoint lacks was added by a newer version of the package; the version that
     wrote the checkpoint behaved as that field's default (a new field's default always reproduces
-    the behaviour from before it existed), so the config's value is compared with the default:
-    a run started with Glorot-initialised nets is not resumed under a config that asks for another
-    initialisation. A field only the checkpoint has (removed since) is not compared.
+    the behaviour from before it existed). With `defaults` (`config.default_fingerprint()`) the
+    config's value of such a field is compared with its default: a run started with
+    Glorot-initialised nets is not resumed under a config asking for another initialisation.
+    Without `defaults`, and for a field only the checkpoint has (removed since), it is not compared.
     """
-    from tfgan_orig import config as config_lib  # (config imports this module)
-
-    defaults = run_fingerprint(config_lib.default_config())
+    defaults = defaults or {}
     out = []
     for name in sorted(set(current) & (set(saved) | set(defaults))):
         if name in saved:
