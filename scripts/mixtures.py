@@ -380,17 +380,16 @@ def main():
                         run_one(args.runs, d, r, s, args.epochs, args.fast, args.extra,
                                 args.python)
                     except subprocess.CalledProcessError as e:
-                        if e.returncode in INTERRUPTED:
-                            raise SystemExit(  # a signal stopped the run: stop the sweep too
-                                f"interrupted in {workdir(args.runs, d, r, s)} (exit "
-                                f"{e.returncode}); run the same command again to resume")
+                        wd = workdir(args.runs, d, r, s)
+                        if e.returncode in INTERRUPTED:  # a signal stopped the run: stop too
+                            raise SystemExit(f"interrupted in {wd} (exit {e.returncode}); run "
+                                             "the same command again to resume")
                         # One bad run (diverged, refused workdir, bad override) must not cost
                         # the rest of a sweep of hours: record it, go on, fail at the end.
-                        failed.append({"workdir": workdir(args.runs, d, r, s),
-                                       "exit_code": e.returncode,
+                        failed.append({"workdir": wd, "exit_code": e.returncode,
                                        "command": " ".join(map(str, e.cmd[1:]))})
-                        print(f"FAILED (exit {e.returncode}): {workdir(args.runs, d, r, s)}; "
-                              "going on with the other runs", file=sys.stderr, flush=True)
+                        print(f"FAILED (exit {e.returncode}): {wd}; going on with the other runs",
+                              file=sys.stderr, flush=True)
     if args.command in ("table", "all"):
         summaries = [summarize(args.runs, d, r, seeds, args.epochs, args.generator)
                      for d in datasets for r in rows]

@@ -137,7 +137,6 @@ def load_gan_from_workdir(workdir, with_optimizers=False):
     ckpt = checkpoints_lib.TrainingCheckpoint(
         gan, paths["checkpoints"], with_optimizers=with_optimizers, read_only=True,
         fingerprint=workdir_lib.run_fingerprint(config),  # checked against the checkpoint's own
-        fingerprint_defaults=config_lib.default_fingerprint(),
     )
     path = ckpt.restore_latest(expect_partial=not with_optimizers)
     if path is None:

@@ -46,6 +46,7 @@ import shutil
 import tensorflow as tf
 from absl import logging
 
+from tfgan_orig import config as config_lib
 from tfgan_orig import workdir as workdir_lib
 from tfgan_orig.distribute import is_chief, task_id  # the one definition of the chief
 
@@ -203,7 +204,7 @@ def read_fingerprint(prefix, reader=None):
     return json.loads(reader.get_tensor(_FINGERPRINT_KEY).decode("utf-8"))
 
 
-def check_fingerprint(prefix, fingerprint, saved=None, defaults=None):
+def check_fingerprint(prefix, fingerprint, saved=None):
     """Raises `workdir.FingerprintMismatch` if checkpoint `prefix` was written by a run whose
     defining fields differ from `fingerprint` (None: nothing to check).
 
@@ -211,8 +212,6 @@ def check_fingerprint(prefix, fingerprint, saved=None, defaults=None):
       prefix: the checkpoint.
       fingerprint: `workdir.run_fingerprint(config)` of the config to compare with.
       saved: the checkpoint's fingerprint if already read (else it is read from `prefix`).
-      defaults: `config.default_fingerprint()`: what a field the checkpoint predates is compared
-        with (`workdir.fingerprint_differences`); None: such fields are not compared.
     """
     if fingerprint is None:
         return
@@ -220,7 +219,10 @@ def check_fingerprint(prefix, fingerprint, saved=None, defaults=None):
     if not saved:
         logging.warning("Checkpoint %s has no run fingerprint (older version): not checked.", prefix)
         return
-    differences = workdir_lib.fingerprint_differences(saved, fingerprint, defaults)
+    # A field the checkpoint predates is compared with its default (what the older version did).
+    differences = workdir_lib.fingerprint_differences(
+        saved, fingerprint, config_lib.default_fingerprint()
+    )
     if differences:
         raise workdir_lib.FingerprintMismatch(
             f"Checkpoint {prefix} belongs to another run than the config describes: "
@@ -242,17 +244,15 @@ class TrainingCheckpoint:
       with_optimizers: include both optimizers' state (training) or not (loading a generator).
       fingerprint: `workdir.run_fingerprint(config)`: saved in every checkpoint and compared with
         each checkpoint's before restoring it (None: not checked, an empty one saved).
-      fingerprint_defaults: `config.default_fingerprint()`, for the fields a checkpoint predates.
       read_only: never write (inference): a damaged index is worked around in memory only.
     """
 
     def __init__(self, gan, directory, max_to_keep=3, strategy=None, with_optimizers=True,
-                 fingerprint=None, read_only=False, fingerprint_defaults=None):
+                 fingerprint=None, read_only=False):
         self.gan = gan
         self.directory = os.path.abspath(directory)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.fingerprint = fingerprint
-        self.fingerprint_defaults = fingerprint_defaults
         self.max_to_keep = max_to_keep
         self.read_only = read_only
         # Plain host variables: bookkeeping read in Python, never inside a replica.
@@ -370,7 +370,7 @@ class TrainingCheckpoint:
                 logging.error("Checkpoint %s could not be opened (%s); trying an older one.", path, e)
                 last_error = e
                 continue
-            check_fingerprint(path, self.fingerprint, saved or {}, self.fingerprint_defaults)
+            check_fingerprint(path, self.fingerprint, saved or {})
             missing = self._missing_variables(reader)
             if missing:
                 raise CheckpointError(

@@ -236,7 +236,6 @@ def _train(config, workdir, strategy, chief, stop):
     ckpt = checkpoints_lib.TrainingCheckpoint(
         gan, paths["checkpoints"], max_to_keep=config.train.max_checkpoints, strategy=strategy,
         fingerprint=workdir_lib.run_fingerprint(config),
-        fingerprint_defaults=config_lib.default_fingerprint(),
     )
     restored = ckpt.restore_latest()
     start_epoch = ckpt.restored_epoch if restored else 0

@@ -384,7 +384,8 @@ def fingerprint_differences(saved, current, defaults=None):
 
     A field the checkpoint lacks was added by a newer version of the package; the version that
     wrote the checkpoint behaved as that field's default (a new field's default always reproduces
-    the behaviour from before it existed). With `defaults` (`config.default_fingerprint()`) the
+    the behaviour from before it existed). With `defaults` (`config.default_fingerprint()`, as
+    `checkpoints.check_fingerprint` passes) the
     config's value of such a field is compared with its default: a run started with
     Glorot-initialised nets is not resumed under a config asking for another initialisation.
     Without `defaults`, and for a field only the checkpoint has (removed since), it is not compared.
