@@ -25,7 +25,7 @@ from ml_collections import config_flags
 from tfgan_orig import config as config_lib
 from tfgan_orig import data as data_lib
 from tfgan_orig import divergence, losses, networks, optimizers
-from tfgan_orig.gan import NOISE_TYPES
+from tfgan_orig.gan import NOISE_TYPES, UPDATE_ORDERS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ["ring8", "fashion_mnist_mlp", "fashion_mnist_cgan", "grid25_wgan_gp"]
@@ -88,6 +88,7 @@ NAME_FIELDS = {
     "loss.name": sorted(losses.LOSSES),
     "optimizer.name": sorted(optimizers.OPTIMIZERS),
     "train.on_nonfinite": list(divergence.ON_NONFINITE),
+    "train.update_order": list(UPDATE_ORDERS),
 }
 # Integer fields and the smallest valid value.
 INT_FIELDS = {
@@ -301,3 +302,13 @@ def test_bad_mixture_net_init_and_momentum_are_rejected(field, value):
     config = base_config("ring8")
     set_field(config, field, value)
     assert_rejected(config, field)
+
+
+@pytest.mark.parametrize("field, value", [("train.d_steps", 2), ("train.unrolled_steps", 5)])
+def test_simultaneous_updates_refuse_k_steps_and_unrolling(field, value):
+    config = base_config("ring8")
+    config.train.update_order = "simultaneous"
+    validate(config)  # d_steps = 1, no unrolling: valid
+    set_field(config, field, value)
+    message = assert_rejected(config, "train.update_order")
+    assert f"{field.split('.')[1]}={value}" in message

@@ -19,6 +19,7 @@ import tensorflow as tf
 from conftest import mirrored_strategy
 
 import tfgan_orig
+from tfgan_orig import networks
 
 X = np.random.default_rng(3).normal(size=(16, 3)).astype(np.float32)
 W0 = np.array([[0.5], [-0.25], [1.0]], np.float32)
@@ -241,6 +242,109 @@ def test_paper_configs_take_the_authors_d_and_g_steps(config_file):
     f1 = float(w1 @ b0 + c1)
     b1 = b0 - lr * (-(1 - sig(f1)) * w1)  # G's step against the updated D
     np.testing.assert_allclose(gan.generator.layers[0].bias.numpy(), b1, rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------------------------- simultaneous updates
+def _sig(t):
+    return 1.0 / (1.0 + np.exp(-t))
+
+
+@pytest.mark.parametrize("replicas,rows", [(1, 4), (2, 4), (2, 5)])
+def test_simultaneous_updates_take_both_gradients_at_the_same_weights(replicas, rows):
+    """`update_order="simultaneous"`: D's step is Algorithm 1's, G's is taken against D *before*
+    D's update (ALI / PacGAN), on one and two replicas, uneven shares included (5 = 3 + 2).
+    Wasserstein, linear D, constant G output b: dL_D/dw = b - mean x, dL_G/db = -w."""
+    strategy = mirrored_strategy() if replicas == 2 else None
+    lr, g_lr = 0.1, 0.2
+    gan = linear_gan(strategy, d_lr=lr, g_lr=g_lr)
+    with (strategy or tf.distribute.get_strategy()).scope():
+        gan.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(g_lr), loss="wasserstein",
+                    update_order="simultaneous")
+    x = X[:rows]
+    gan.fit(_batches([rows]), epochs=1, verbose=0)
+    np.testing.assert_allclose(_d_kernel(gan), _golden_d([x], 1, lr), rtol=1e-6, atol=1e-6)
+    # Against the old w (alternating would use the updated one: B0 + g_lr * w1).
+    np.testing.assert_allclose(gan.generator.layers[0].bias.numpy(), B0 + g_lr * W0[:, 0],
+                               rtol=1e-6, atol=1e-6)
+    assert int(gan.d_optimizer.iterations.numpy()) == int(gan.g_optimizer.iterations.numpy()) == 1
+
+
+def test_simultaneous_rpgan_pairs_the_rows_d_saw_by_hand():
+    """A G loss that reads real rows (RpGAN) uses D's outputs of the shared forward pass:
+    L_G = mean softplus(D(x_i) - D(b)), dL_G/db = -mean sigmoid(w.(x_i - b)) w at the old w."""
+    g_lr = 0.2
+    gan = linear_gan(d_lr=0.1, g_lr=g_lr, loss="rpgan")
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(g_lr), loss="rpgan",
+                update_order="simultaneous")
+    x = X[:4].astype(np.float64)
+    logs = gan.fit(X[:4], batch_size=4, epochs=1, verbose=0).history
+    w, b = W0[:, 0].astype(np.float64), B0.astype(np.float64)
+    t = (x - b) @ w
+    np.testing.assert_allclose(gan.generator.layers[0].bias.numpy(),
+                               b - g_lr * (-np.mean(_sig(t)) * w), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(logs["g_loss"], [np.mean(np.log1p(np.exp(t)))], rtol=1e-5)
+    # D's step: L_D = mean softplus(D(b) - D(x_i)), dL_D/dw = mean sigmoid(-t) (b - x_i).
+    grad_w = np.mean(_sig(-t)[:, None] * (b - x), axis=0)
+    np.testing.assert_allclose(_d_kernel(gan)[:, 0], w - 0.1 * grad_w, rtol=1e-5, atol=1e-7)
+
+
+def _fit_tiny_bn(strategy, data, update_order):
+    """Tiny nets with (synchronized) batch norm in G and an R1 penalty, trained with
+    `update_order`."""
+    with strategy.scope():
+        g, d = tiny_nets()
+        g = keras.Sequential([g.layers[0], networks.batch_normalization(momentum=0.5),
+                              g.layers[1]])
+        gan = tfgan_orig.GAN(g, d, 4, seed=7)
+        gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2),
+                    loss="non_saturating", r1_gamma=0.5, update_order=update_order)
+    history = gan.fit(data, shuffle=False, epochs=1, verbose=0).history
+    return gan, history
+
+
+@pytest.mark.parametrize("sizes", [[8, 8], [5, 5, 5]])
+def test_simultaneous_one_vs_two_replicas_same_weights(sizes):
+    """Nonlinear nets, G's batch norm (statistics of the global batch) and R1, uneven shares: the
+    simultaneous step trains identically on one and two replicas, and differs from alternating."""
+    one, h1 = _fit_tiny_bn(tf.distribute.get_strategy(), _batches(sizes), "simultaneous")
+    two, h2 = _fit_tiny_bn(mirrored_strategy(), _batches(sizes), "simultaneous")
+    _assert_same(one, two, h1, h2, names=("d_loss", "g_loss", "d_real", "d_fake", "d_reg"))
+    alt, _ = _fit_tiny_bn(tf.distribute.get_strategy(), _batches(sizes), "alternating")
+    diff = max(np.abs(a.numpy() - b.numpy()).max() for a, b in zip(one.weights, alt.weights))
+    assert diff > 1e-4
+
+
+def test_simultaneous_moves_g_batch_norm_statistics_once_per_step():
+    """One forward pass of G per step: a fresh BN layer (momentum m, moving mean 0) ends at
+    (1 - m) * the batch mean of G's pre-BN activations on the step's noise, once (alternating
+    runs G twice per step and moves them twice)."""
+    m = 0.5
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, kernel_initializer="ones"),
+                          keras.layers.BatchNormalization(momentum=m)])
+    d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    gan = tfgan_orig.GAN(g, d, 2, seed=5)
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0), update_order="simultaneous")
+    z, _ = gan._training_noise(4, 0)  # the step's draw 0, as the step draws it (step 0)
+    expected = (1 - m) * np.mean(np.asarray(g.layers[0](z)), axis=0)
+    gan.fit(X[:4], batch_size=4, epochs=1, verbose=0)
+    np.testing.assert_allclose(g.layers[1].moving_mean.numpy(), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_simultaneous_update_order_is_checked_and_saved(tmp_path):
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"Unknown update_order 'simul'.*\['alternating', 'simultaneous'\]"):
+        tfgan_orig.GAN(g, d, 2).compile(update_order="simul")
+    with pytest.raises(ValueError, match="needs d_steps=1 and unrolled_steps=0. Received: d_steps=2"):
+        tfgan_orig.GAN(g, d, 2, d_steps=2).compile(update_order="simultaneous")
+    with pytest.raises(ValueError, match="d_steps=1, unrolled_steps=3"):
+        tfgan_orig.GAN(g, d, 2).compile(update_order="simultaneous", unrolled_steps=3)
+    gan = tfgan_orig.GAN(g, d, 2, seed=1)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), update_order="simultaneous")
+    gan.fit(X[:4], batch_size=4, verbose=0)
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    assert keras.models.load_model(path).update_order == "simultaneous"
 
 
 def test_packing_refuses_batches_it_cannot_pack_before_training():

@@ -110,6 +110,7 @@ def build_gan(config, strategy=None, train_images=None, num_steps_per_epoch=None
             ),
             unrolled_steps=train.unrolled_steps,
             unrolled_learning_rate=train.unrolled_learning_rate or None,
+            update_order=train.update_order,
             steps_per_execution=train.steps_per_execution,
             jit_compile=train.jit_compile,
         )

@@ -30,7 +30,7 @@ from tfgan_orig import data as data_lib
 from tfgan_orig import distribute, divergence, metrics, networks, optimizers
 from tfgan_orig import losses as losses_lib
 from tfgan_orig import workdir as workdir_lib
-from tfgan_orig.gan import NOISE_TYPES
+from tfgan_orig.gan import NOISE_TYPES, UPDATE_ORDERS
 
 __all__ = [
     "ConfigError",
@@ -143,6 +143,9 @@ def default_config():
     config.train.instance_noise_decay_steps = 0  # linear anneal to 0 over these G steps; 0 = const
     config.train.unrolled_steps = 0  # unrolled GAN's k (Metz et al. 2017)
     config.train.unrolled_learning_rate = 0.0  # step size of the unrolled D steps; 0 = D's lr
+    # "alternating" (Algorithm 1) or "simultaneous" (D's and G's gradients from one forward pass,
+    # as ALI / PacGAN train; needs d_steps = 1 and unrolled_steps = 0)
+    config.train.update_order = "alternating"
     config.train.precision = "float32"  # or "mixed_float16" (loss-scaled), "mixed_bfloat16"
     config.train.verbose = 1  # Keras progress: 1 = bar, 2 = one line per epoch, 0 = silent
     config.train.export = True  # export the generator SavedModel at the end
@@ -376,6 +379,13 @@ def validate_config(config, num_replicas=1):
     choice("optimizer", "name", optimizers.OPTIMIZERS)
     choice("train", "precision", distribute.PRECISIONS)
     choice("train", "on_nonfinite", divergence.ON_NONFINITE)
+    if choice("train", "update_order", UPDATE_ORDERS) == "simultaneous":
+        check(
+            train.d_steps == 1 and train.unrolled_steps == 0,
+            "train.update_order='simultaneous' takes one D and one G update from the same forward "
+            "pass: it needs train.d_steps=1 and train.unrolled_steps=0. Received: "
+            f"d_steps={train.d_steps!r}, unrolled_steps={train.unrolled_steps!r}",
+        )
     check(
         isinstance(config.data.data_dir, str),
         f"data.data_dir must be a string ('' for the defaults). Received: {config.data.data_dir!r}",

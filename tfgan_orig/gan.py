@@ -33,7 +33,9 @@ The model composes two seams and adds nothing of its own to the maths:
   `GAN(pack=m)` adds packing (PacGAN: D judges m samples at once); `GAN(aux_classifier=True)`
   adds AC-GAN (D returns `[logit, class_logits]` and does not see labels);
   `compile(regularizers=[...])` appends the user's own.
-Besides: `compile(unrolled_steps=...)` (the unrolled GAN, `tfgan_orig.unrolled`) and
+Besides: `compile(unrolled_steps=...)` (the unrolled GAN, `tfgan_orig.unrolled`),
+`compile(update_order="simultaneous")` (both networks' gradients from one forward pass at the same
+weights, ALI's and PacGAN's loop, instead of Algorithm 1's alternation; `GAN.simultaneous_step`) and
 `GAN(ema_decay=...)` (an exponential moving average of G, `ema_generator`, `tfgan_orig.ema`).
 
 Distribution (tf.distribute) is handled here, in one place:
@@ -66,7 +68,10 @@ from tfgan_orig.loss_scaling import ReplicaSafeLossScaleOptimizer
 from tfgan_orig.randomness import NOISE_TYPES
 from tfgan_orig.regularizers import Judged
 
-__all__ = ["GAN", "NOISE_TYPES", "STANDING_DRAWS", "STANDING_STREAM"]
+__all__ = ["GAN", "NOISE_TYPES", "STANDING_DRAWS", "STANDING_STREAM", "UPDATE_ORDERS"]
+
+# `compile(update_order=...)` -> the method that performs one step's updates.
+UPDATE_ORDERS = {"alternating": "_alternating_updates", "simultaneous": "_simultaneous_updates"}
 
 STANDING_DRAWS = 10000  # latent draws for the EMA generator's own batch-norm statistics
 STANDING_STREAM = 0x57A9D  # their random stream, apart from the seeds `generate` samples from
@@ -229,6 +234,7 @@ class GAN(keras.Model):
         r2_gamma=0.0,
         penalty_every=1,
         regularizers=(),
+        update_order="alternating",
         **kwargs,
     ):
         """Configures training.
@@ -264,6 +270,10 @@ class GAN(keras.Model):
           penalty_every: N of lazy R1 / R2 (StyleGAN2): applied every N-th D update, times N.
           regularizers: more `tfgan_orig.regularizers.Regularizer` objects; their hooks run after
             those that the options above build.
+          update_order: "alternating" (Algorithm 1: k D updates, then G's update against the
+            updated D on fresh noise) or "simultaneous" (D's and G's gradients from one forward
+            pass at the same weights, then both applied: ALI's and PacGAN's loop,
+            `simultaneous_step`; needs `d_steps=1` and `unrolled_steps=0`).
           **kwargs: passed to `keras.Model.compile` (`steps_per_execution`, `jit_compile`, ...).
             `jit_compile=True` under a multi-replica strategy is turned off with a logged note.
         """
@@ -272,6 +282,17 @@ class GAN(keras.Model):
             raise ValueError(
                 f"unrolled_steps must be an integer >= 0. Received: unrolled_steps={unrolled_steps}"
             )
+        if update_order not in UPDATE_ORDERS:
+            raise ValueError(
+                f"Unknown update_order {update_order!r}. Valid choices: {list(UPDATE_ORDERS)}."
+            )
+        if update_order == "simultaneous" and (self.d_steps != 1 or unrolled_steps):
+            raise ValueError(
+                "update_order='simultaneous' takes one D and one G update from the same forward "
+                "pass: it needs d_steps=1 and unrolled_steps=0. Received: "
+                f"d_steps={self.d_steps}, unrolled_steps={unrolled_steps}"
+            )
+        self.update_order = update_order
         noise = regularizers_lib.InstanceNoise(instance_noise_std, instance_noise_decay_steps)
         regularizers = list(regularizers)
         self.regularizers = regularizers_lib.from_options(
@@ -350,6 +371,7 @@ class GAN(keras.Model):
             "r1_gamma": self.r1_gamma,
             "r2_gamma": self.r2_gamma,
             "penalty_every": self.penalty_every,
+            "update_order": self.update_order,
             "regularizers": [keras.saving.serialize_keras_object(r) for r in self.user_regularizers],
         }
 
@@ -573,13 +595,7 @@ class GAN(keras.Model):
             loss = tf.math.divide_no_nan(tf.reduce_sum(per_row), rows) + own
             scaled = self.d_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, self.discriminator.trainable_variables)
-        self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
-        for reg in self.regularizers:
-            reg.after_d_update(ctx, self.discriminator)
-        self._track(self.d_loss_tracker, per_row)
-        self._track(self.d_real_tracker, self.objective.d_metric(real_j.logits))
-        self._track(self.d_fake_tracker, self.objective.d_metric(fake_j.logits))
-        self._track_global(self.d_reg_tracker, own)
+        self._apply_d_update(ctx, grads, per_row, real_j, fake_j, own)
 
     def generator_step(self, local_batch, global_batch, real=None, real_labels=None, window=None):
         """One G update on fresh noise.
@@ -626,25 +642,89 @@ class GAN(keras.Model):
             real_j = None
             if self.objective.g_needs_real:
                 real_j = Judged(real, real_labels, *ctx.discriminator(real, real_labels))
-            per_row = self.objective.generator_loss(
-                fake_j.logits, None if real_j is None else real_j.logits
-            )
-            for reg in self.regularizers:
-                weights = reg.g_weights(ctx, fake_j, real_j)
-                if weights is not None:
-                    per_row *= weights
-            for reg in self.regularizers:
-                term = reg.g_terms(ctx, fake_j, real_j)
-                if term is not None:
-                    per_row += term
+            per_row = self.generator_objective(ctx, fake_j, real_j)
             loss = tf.math.divide_no_nan(tf.reduce_sum(per_row), rows) + own
             scaled = self.g_optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, self.generator.trainable_variables)
+        self._apply_g_update(tape.gradient(scaled, self.generator.trainable_variables), per_row, own)
+
+    def generator_objective(self, ctx, fake, real=None):
+        """G's per-row loss `[rows]` on D's outputs: the objective's G loss, times every
+        `g_weights`, plus every `g_terms` (`fake`, `real`: `Judged`; `real` None unless the
+        objective needs it)."""
+        per_row = self.objective.generator_loss(fake.logits, None if real is None else real.logits)
+        for reg in self.regularizers:
+            weights = reg.g_weights(ctx, fake, real)
+            if weights is not None:
+                per_row *= weights
+        for reg in self.regularizers:
+            term = reg.g_terms(ctx, fake, real)
+            if term is not None:
+                per_row += term
+        return per_row
+
+    def _apply_d_update(self, ctx, grads, per_row, real, fake, own):
+        """Applies D's gradients, runs the after-update hooks and logs the update."""
+        self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
+        for reg in self.regularizers:
+            reg.after_d_update(ctx, self.discriminator)
+        self._track(self.d_loss_tracker, per_row)
+        self._track(self.d_real_tracker, self.objective.d_metric(real.logits))
+        self._track(self.d_fake_tracker, self.objective.d_metric(fake.logits))
+        self._track_global(self.d_reg_tracker, own)
+
+    def _apply_g_update(self, grads, per_row, own):
+        """Applies G's gradients, moves the EMA generator and logs the update."""
         self.g_optimizer.apply(grads, self.generator.trainable_variables)
         if self.ema_generator is not None:
             ema_lib.update(self.ema_generator, self.generator, self.ema_decay)
         self._track(self.g_loss_tracker, per_row)
         self._track_global(self.g_reg_tracker, own)
+
+    def simultaneous_step(self, real, labels, window):
+        """One D update and one G update from the same forward pass (simultaneous gradient steps).
+
+            fakes = G(z);  L_D = D loss on (real, fakes);  L_G = G loss on D(fakes)
+            theta_D <- theta_D - lr_D grad L_D,   theta_G <- theta_G - lr_G grad L_G
+
+        Both gradients are taken at the same (theta_D, theta_G): G's is against D *before* its
+        update, on the very fakes (and D outputs) D's update saw; G runs once per step (its
+        batch-norm statistics move once). This is ALI's and PacGAN's training loop (Dumoulin et al.
+        2017, `ali_algorithm`); Algorithm 1 (`update_order="alternating"`) instead takes G's
+        gradient against the updated D on fresh noise. Needs `d_steps=1` and no unrolling.
+        `window`: this replica's rows of the minibatch (`randomness.RowWindow`).
+        """
+        z, noise_labels = self._training_noise(window.local, 0, window)
+        fake_labels = labels if labels is not None else noise_labels
+        d_ctx = self.step_context(0, "d", window=window)
+        g_ctx = self.step_context(0, "g", window=window)
+        with tf.GradientTape(persistent=True) as tape:
+            fake = self.generator(self._g_inputs(z, fake_labels), training=True)
+            own_g = regularizers_lib.network_losses(
+                self.generator, [regularizers_lib.call_loss(self.generator)], window
+            )
+            real_x, real_labels = self._d_view(d_ctx, real, labels, "real")
+            fake_x, fake_labels = self._d_view(d_ctx, fake, fake_labels, "fake")
+            per_row_d, real_j, fake_j = self.discriminator_objective(
+                d_ctx, real_x, real_labels, fake_x, fake_labels
+            )
+            rows = window.global_rows(tf.shape(per_row_d)[0])
+            own_d = regularizers_lib.network_losses(
+                self.discriminator, [real_j.call_loss, fake_j.call_loss], window
+            )
+            d_scaled = self.d_optimizer.scale_loss(
+                tf.math.divide_no_nan(tf.reduce_sum(per_row_d), rows) + own_d
+            )
+            per_row_g = self.generator_objective(
+                g_ctx, fake_j, real_j if self.objective.g_needs_real else None
+            )
+            g_scaled = self.g_optimizer.scale_loss(
+                tf.math.divide_no_nan(tf.reduce_sum(per_row_g), rows) + own_g
+            )
+        d_grads = tape.gradient(d_scaled, self.discriminator.trainable_variables)
+        g_grads = tape.gradient(g_scaled, self.generator.trainable_variables)
+        del tape
+        self._apply_d_update(d_ctx, d_grads, per_row_d, real_j, fake_j, own_d)
+        self._apply_g_update(g_grads, per_row_g, own_g)
 
     def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
         """`keras.Model.fit`; with packing (`pack > 1`) batches that cannot be packed exactly are
@@ -661,12 +741,29 @@ class GAN(keras.Model):
             labels = None
         elif labels is None:
             raise ValueError("A conditional GAN (num_classes set) needs (image, label) batches.")
-        k = self.d_steps
-        # Minibatch j of the global batch is its rows j, j + k, j + 2k, ...; this replica holds
-        # rows first ... first + n - 1. Any batch size and any shares are exact: minibatch j has
-        # ceil((total - j) / k) rows, D's loss is its mean over them, noise has as many rows, and
-        # G's update takes as many noise rows as the last real minibatch (floor(total / k)).
+        # This replica holds rows first ... first + n - 1 of the global batch of `total` rows.
         first, total = randomness.replica_share(tf.shape(images)[0])
+        getattr(self, UPDATE_ORDERS[self.update_order])(images, labels, first, total)
+        self.step_counter.assign_add(1)
+        logs = {m.name: m.result() for m in self.metrics}
+        if randomness.multi_worker(tf.distribute.get_strategy()):
+            logs = {name: tf.reshape(v, [1]) for name, v in logs.items()}
+        return logs
+
+    def _simultaneous_updates(self, images, labels, first, total):
+        """`update_order="simultaneous"`: the batch is one minibatch (d_steps = 1)."""
+        window = randomness.RowWindow(first, tf.shape(images)[0], total)
+        labels = None if labels is None else tf.cast(labels, tf.int32)
+        with randomness.row_window(window):  # per-row randomness in layers (dropout)
+            self.simultaneous_step(images, labels, window)
+
+    def _alternating_updates(self, images, labels, first, total):
+        """`update_order="alternating"`: Algorithm 1, k D updates then one G update."""
+        k = self.d_steps
+        # Minibatch j of the global batch is its rows j, j + k, j + 2k, ... Any batch size and any
+        # shares are exact: minibatch j has ceil((total - j) / k) rows, D's loss is its mean over
+        # them, noise has as many rows, and G's update takes as many noise rows as the last real
+        # minibatch (floor(total / k)).
         for j in range(k):
             start = j if isinstance(first, int) else tf.math.floormod(j - first, k)
             real = images[start::k]
@@ -678,11 +775,6 @@ class GAN(keras.Model):
                 self.discriminator_step(real, real_labels, j, window.total, window)
         with randomness.row_window(window):
             self.generator_step(window.local, window.total, real, real_labels, window)
-        self.step_counter.assign_add(1)
-        logs = {m.name: m.result() for m in self.metrics}
-        if randomness.multi_worker(tf.distribute.get_strategy()):
-            logs = {name: tf.reshape(v, [1]) for name, v in logs.items()}
-        return logs
 
     # -------------------------------------------------------------------------------- config
     def get_config(self):
