@@ -245,10 +245,6 @@ def test_paper_configs_take_the_authors_d_and_g_steps(config_file):
 
 
 # ------------------------------------------------------------------- simultaneous updates
-def _sig(t):
-    return 1.0 / (1.0 + np.exp(-t))
-
-
 @pytest.mark.parametrize("replicas,rows", [(1, 4), (2, 4), (2, 5)])
 def test_simultaneous_updates_take_both_gradients_at_the_same_weights(replicas, rows):
     """`update_order="simultaneous"`: D's step is Algorithm 1's, G's is taken against D *before*
@@ -269,43 +265,64 @@ def test_simultaneous_updates_take_both_gradients_at_the_same_weights(replicas, 
     assert int(gan.d_optimizer.iterations.numpy()) == int(gan.g_optimizer.iterations.numpy()) == 1
 
 
-def test_simultaneous_rpgan_pairs_the_rows_d_saw_by_hand():
-    """A G loss that reads real rows (RpGAN) uses D's outputs of the shared forward pass:
-    L_G = mean softplus(D(x_i) - D(b)), dL_G/db = -mean sigmoid(w.(x_i - b)) w at the old w."""
-    g_lr = 0.2
-    gan = linear_gan(d_lr=0.1, g_lr=g_lr, loss="rpgan")
-    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(g_lr), loss="rpgan",
-                update_order="simultaneous")
-    x = X[:4].astype(np.float64)
-    logs = gan.fit(X[:4], batch_size=4, epochs=1, verbose=0).history
-    w, b = W0[:, 0].astype(np.float64), B0.astype(np.float64)
-    t = (x - b) @ w
-    np.testing.assert_allclose(gan.generator.layers[0].bias.numpy(),
-                               b - g_lr * (-np.mean(_sig(t)) * w), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(logs["g_loss"], [np.mean(np.log1p(np.exp(t)))], rtol=1e-5)
-    # D's step: L_D = mean softplus(D(b) - D(x_i)), dL_D/dw = mean sigmoid(-t) (b - x_i).
-    grad_w = np.mean(_sig(-t)[:, None] * (b - x), axis=0)
-    np.testing.assert_allclose(_d_kernel(gan)[:, 0], w - 0.1 * grad_w, rtol=1e-5, atol=1e-7)
+def _one_tape_reference(g, d, z, x, loss, d_lr, g_lr):
+    """Both SGD steps from one persistent tape at the initial weights (by hand, eagerly)."""
+    sp = tf.nn.softplus
+    with tf.GradientTape(persistent=True) as tape:
+        fake = g(z, training=True)
+        real_out, fake_out = d(x, training=True)[:, 0], d(fake, training=True)[:, 0]
+        if loss == "rpgan":  # real and fake paired row by row
+            d_loss = tf.reduce_mean(sp(fake_out - real_out))
+            g_loss = tf.reduce_mean(sp(real_out - fake_out))
+        else:  # non_saturating: D's mean of the two halves' cross-entropies, G's -log D(G(z))
+            d_loss = 0.5 * (tf.reduce_mean(sp(-real_out)) + tf.reduce_mean(sp(fake_out)))
+            g_loss = tf.reduce_mean(sp(-fake_out))
+    step = lambda net, l, lr: [  # noqa: E731
+        v.numpy() - lr * gr.numpy()
+        for v, gr in zip(net.trainable_variables, tape.gradient(l, net.trainable_variables))
+    ]
+    return step(d, d_loss, d_lr), step(g, g_loss, g_lr)
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "rpgan"])
+@pytest.mark.parametrize("replicas,rows", [(1, 8), (2, 8), (2, 7)])
+def test_simultaneous_step_equals_one_tape_at_the_initial_weights(loss, replicas, rows):
+    """Nonlinear nets: the step's D and G weights are those of both gradients taken on one forward
+    pass (the same fakes, D's outputs on them, RpGAN's real/fake pairs), on one and two replicas."""
+    strategy = mirrored_strategy() if replicas == 2 else tf.distribute.get_strategy()
+    with strategy.scope():
+        g, d = tiny_nets()
+        gan = tfgan_orig.GAN(g, d, 4, seed=7)
+        gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.2), loss=loss,
+                    update_order="simultaneous")
+    z, _ = gan._training_noise(rows, 0)  # draw 0 of step 0, the global batch
+    want_d, want_g = _one_tape_reference(g, d, z, X[:rows], loss, 0.1, 0.2)
+    gan.fit(_batches([rows]), epochs=1, verbose=0)
+    for net, want in ((d, want_d), (g, want_g)):
+        for v, w in zip(net.trainable_variables, want):
+            np.testing.assert_allclose(v.numpy(), w, rtol=1e-5, atol=1e-6, err_msg=v.path)
 
 
 def _fit_tiny_bn(strategy, data, update_order):
-    """Tiny nets with (synchronized) batch norm in G and an R1 penalty, trained with
-    `update_order`."""
+    """Tiny nets with (synchronized) batch norm in G and a lazy R1 penalty (every 2nd D update),
+    trained with `update_order`."""
     with strategy.scope():
         g, d = tiny_nets()
         g = keras.Sequential([g.layers[0], networks.batch_normalization(momentum=0.5),
                               g.layers[1]])
         gan = tfgan_orig.GAN(g, d, 4, seed=7)
         gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2),
-                    loss="non_saturating", r1_gamma=0.5, update_order=update_order)
+                    loss="non_saturating", r1_gamma=0.5, penalty_every=2,
+                    update_order=update_order)
     history = gan.fit(data, shuffle=False, epochs=1, verbose=0).history
     return gan, history
 
 
 @pytest.mark.parametrize("sizes", [[8, 8], [5, 5, 5]])
 def test_simultaneous_one_vs_two_replicas_same_weights(sizes):
-    """Nonlinear nets, G's batch norm (statistics of the global batch) and R1, uneven shares: the
-    simultaneous step trains identically on one and two replicas, and differs from alternating."""
+    """Nonlinear nets, G's batch norm (statistics of the global batch) and lazy R1, uneven shares:
+    the simultaneous step trains identically on one and two replicas, and differs from
+    alternating."""
     one, h1 = _fit_tiny_bn(tf.distribute.get_strategy(), _batches(sizes), "simultaneous")
     two, h2 = _fit_tiny_bn(mirrored_strategy(), _batches(sizes), "simultaneous")
     _assert_same(one, two, h1, h2, names=("d_loss", "g_loss", "d_real", "d_fake", "d_reg"))

@@ -145,6 +145,14 @@ def test_a_field_the_checkpoint_predates_is_compared_with_its_default():
         "model.mlp_init_stddev: checkpoint (written before this field existed) 0.0, config 0.02"]
     # Without the defaults a field on one side only is not compared.
     assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config)) == []
+    # Checkpoints from before `train.update_order` were trained alternating.
+    config.model.mlp_init_stddev = 0.0
+    del old["train.update_order"]
+    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config), defaults) == []
+    config.train.update_order = "simultaneous"
+    assert workdir.fingerprint_differences(old, workdir.run_fingerprint(config), defaults) == [
+        "train.update_order: checkpoint (written before this field existed) 'alternating', "
+        "config 'simultaneous'"]
 
 
 def test_lock_is_exclusive_within_and_across_objects(tmp_path):

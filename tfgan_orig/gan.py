@@ -282,7 +282,7 @@ class GAN(keras.Model):
             raise ValueError(
                 f"unrolled_steps must be an integer >= 0. Received: unrolled_steps={unrolled_steps}"
             )
-        if update_order not in UPDATE_ORDERS:
+        if not isinstance(update_order, str) or update_order not in UPDATE_ORDERS:
             raise ValueError(
                 f"Unknown update_order {update_order!r}. Valid choices: {list(UPDATE_ORDERS)}."
             )
@@ -680,7 +680,7 @@ class GAN(keras.Model):
         self._track(self.g_loss_tracker, per_row)
         self._track_global(self.g_reg_tracker, own)
 
-    def simultaneous_step(self, real, labels, window):
+    def simultaneous_step(self, real, labels, window=None):
         """One D update and one G update from the same forward pass (simultaneous gradient steps).
 
             fakes = G(z);  L_D = D loss on (real, fakes);  L_G = G loss on D(fakes)
@@ -691,12 +691,15 @@ class GAN(keras.Model):
         batch-norm statistics move once). This is ALI's and PacGAN's training loop (Dumoulin et al.
         2017, `ali_algorithm`); Algorithm 1 (`update_order="alternating"`) instead takes G's
         gradient against the updated D on fresh noise. Needs `d_steps=1` and no unrolling.
-        `window`: this replica's rows of the minibatch (`randomness.RowWindow`).
+        `window`: this replica's rows of the minibatch (`randomness.RowWindow`; default: equal
+        shares). D's hooks run as draw 0 of the step, G's as draw 1 (`regularizers.Context`).
         """
+        if window is None:
+            window = randomness.RowWindow.even(tf.shape(real)[0])
         z, noise_labels = self._training_noise(window.local, 0, window)
         fake_labels = labels if labels is not None else noise_labels
         d_ctx = self.step_context(0, "d", window=window)
-        g_ctx = self.step_context(0, "g", window=window)
+        g_ctx = self.step_context(self.d_steps, "g", window=window)
         with tf.GradientTape(persistent=True) as tape:
             fake = self.generator(self._g_inputs(z, fake_labels), training=True)
             own_g = regularizers_lib.network_losses(
@@ -717,8 +720,9 @@ class GAN(keras.Model):
             per_row_g = self.generator_objective(
                 g_ctx, fake_j, real_j if self.objective.g_needs_real else None
             )
+            g_rows = window.global_rows(tf.shape(fake_x)[0])
             g_scaled = self.g_optimizer.scale_loss(
-                tf.math.divide_no_nan(tf.reduce_sum(per_row_g), rows) + own_g
+                tf.math.divide_no_nan(tf.reduce_sum(per_row_g), g_rows) + own_g
             )
         d_grads = tape.gradient(d_scaled, self.discriminator.trainable_variables)
         g_grads = tape.gradient(g_scaled, self.generator.trainable_variables)

@@ -342,6 +342,7 @@ FINGERPRINT_FIELDS = (
     "optimizer.linear_decay_epochs",
     "train.d_steps",
     "train.unrolled_steps",
+    "train.update_order",  # alternating (Algorithm 1) or simultaneous: another training game
     "train.instance_noise_std",
     "train.instance_noise_decay_steps",
 )
