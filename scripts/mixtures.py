@@ -24,7 +24,11 @@ epochs each seed reached (in PacGAN's epochs of 1,000 steps, whatever the row's 
 
 A run that fails (diverged, a workdir that refuses the config, a bad override) is reported and the
 sweep goes on with the others; at the end it exits non-zero naming them (`failed_runs` in
-table.json). A run stopped by a signal (SIGTERM/SIGINT: its checkpoint is written) stops the sweep.
+table.json) and leaves them out of the table. A run stopped by a signal (SIGTERM/SIGINT: its
+checkpoint is written) stops the sweep. A finished, evaluated run is reused only if its last
+training invocation had the same extra `--config.` overrides (`wall_seconds.json` records them);
+otherwise it is trained again (a complete run is only re-evaluated; a checkpoint whose fingerprint
+the overrides change is refused by the training program, and reported as failed).
 """
 
 import argparse
@@ -125,6 +129,27 @@ def _write_json(obj, path):
 
 
 # ------------------------------------------------------------------------------------ run
+# Flags `run_one` itself passes; the rest of a logged command's `--config.` flags are its extras.
+_OWN_FLAGS = ("--config.seed=", "--config.train.epochs=", "--config.train.verbose=",
+              "--config.train.export=", *FAST)
+
+
+def _same_overrides(log, extra):
+    """Whether the last logged training invocation of a workdir had these extra overrides (True
+    when nothing says otherwise: no log, or an entry that did not record its command)."""
+    if not log:
+        return True
+    last = log[-1]
+    if "extra" in last:
+        recorded = list(last["extra"])
+    elif "command" in last:
+        recorded = [t for t in last["command"].split()
+                    if t.startswith("--config.") and not t.startswith(_OWN_FLAGS)]
+    else:
+        return True
+    return recorded == list(extra)
+
+
 def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.executable):
     """Trains (or resumes) one seed to `epochs` and evaluates it; returns its metrics dict."""
     wd = workdir(runs, dataset, row, seed)
@@ -132,8 +157,11 @@ def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.ex
     metrics_path = os.path.join(wd, "eval", "metrics.json")
     done = _read_json(metrics_path, {})
     package_epochs = epochs * epoch_multiplier(dataset, row)
-    if done.get("epoch") == package_epochs:
-        return done  # trained and evaluated at this budget already
+    log = _read_json(os.path.join(wd, "wall_seconds.json"), [])
+    if done.get("epoch") == package_epochs and _same_overrides(log, extra):
+        return done  # trained and evaluated at this budget already, with these overrides
+    # Otherwise train: a run that is complete only re-evaluates, and one whose checkpoint was
+    # written under other overrides that change the game is refused by its fingerprint.
     cmd = [python, "-m", "tfgan_orig.train", f"--config={config_path(dataset, row)}",
            f"--workdir={wd}", f"--config.seed={seed}", f"--config.train.epochs={package_epochs}",
            "--config.train.verbose=2", "--config.train.export=False",
@@ -144,13 +172,13 @@ def run_one(runs, dataset, row, seed, epochs, fast=True, extra=(), python=sys.ex
     subprocess.run(cmd, cwd=REPO, check=True)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    log = _read_json(os.path.join(wd, "wall_seconds.json"), [])
     log.append({
         "epochs": epochs,
         "seconds": seconds,
         "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "finished": datetime.datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(cmd[1:]),
+        "extra": list(extra),
     })
     _write_json(log, os.path.join(wd, "wall_seconds.json"))
     subprocess.run([python, "-m", "tfgan_orig.evaluate", f"--workdir={wd}", "--metrics=modes",
@@ -207,11 +235,15 @@ def mean_se(values):
     return m, math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1) / len(v)), len(v)
 
 
-def summarize(runs, dataset, row, seeds, epochs, generator="auto"):
+def summarize(runs, dataset, row, seeds, epochs, generator="auto", failed=()):
+    """One table row; seeds whose workdir is in `failed` (this sweep's failed runs) are left out:
+    whatever results they hold predate the failed invocation."""
     per_seed = {}
     wall = cpu = 0.0
     for s in seeds:
         wd = workdir(runs, dataset, row, s)
+        if wd in failed:
+            continue
         m = _read_json(os.path.join(wd, "eval", "metrics.json"))
         ema = _read_json(os.path.join(wd, "eval", "metrics_ema.json"))
         if m and ema and ema.get("epoch") == m.get("epoch") and generator != "live":
@@ -391,7 +423,8 @@ def main():
                         print(f"FAILED (exit {e.returncode}): {wd}; going on with the other runs",
                               file=sys.stderr, flush=True)
     if args.command in ("table", "all"):
-        summaries = [summarize(args.runs, d, r, seeds, args.epochs, args.generator)
+        failed_wds = {f["workdir"] for f in failed}
+        summaries = [summarize(args.runs, d, r, seeds, args.epochs, args.generator, failed_wds)
                      for d in datasets for r in rows]
         base = args.output or os.path.join(args.runs, "table")
         os.makedirs(os.path.dirname(base) or ".", exist_ok=True)

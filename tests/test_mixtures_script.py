@@ -123,3 +123,36 @@ def test_sweep_goes_on_past_a_failed_run_and_fails_at_the_end(tmp_path, mixtures
     (row,) = table["rows"]
     assert row["seeds"] == [2] and row["high_quality_fraction"]["mean"] == pytest.approx(90.0)
     assert not os.path.exists(os.path.join(seed0, "eval", "metrics.json"))
+
+
+def test_a_finished_run_is_reused_only_under_the_overrides_it_was_trained_with(tmp_path, mixtures):
+    """Seed 0 finished under `--config.model.no_such_field=1` (as its log says) is reused by a sweep
+    with that override; seed 1, finished without overrides, is not: the sweep trains it again
+    (here refused at once by the bad override) and leaves it out of the table instead of
+    reporting its old numbers."""
+    import subprocess
+    import sys
+
+    bad = "--config.model.no_such_field=1"
+    for seed, logged in ((0, f"-m tfgan_orig.train --config.seed=0 {bad}"),
+                         (1, "-m tfgan_orig.train --config.seed=1 --config.train.epochs=1")):
+        _run(tmp_path, mixtures, "ring8", "gan", seed, 1, 8, 0.9, 0.1, 30.0)
+        wd = mixtures.workdir(str(tmp_path), "ring8", "gan", seed)
+        with open(os.path.join(wd, "wall_seconds.json"), "w") as f:
+            json.dump([{"epochs": 1, "seconds": 30.0, "cpu_seconds": None, "command": logged}], f)
+    assert mixtures._same_overrides([{"extra": [bad]}], [bad])
+    assert not mixtures._same_overrides([{"extra": []}], [bad])
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", "mixtures.py"), "all", "--rows=gan",
+         "--datasets=ring8", "--seeds=0,1", "--epochs=1", f"--runs={tmp_path}",
+         f"--python={sys.executable}", bad],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode != 0
+    seed0, seed1 = (mixtures.workdir(str(tmp_path), "ring8", "gan", s) for s in (0, 1))
+    assert f"FAILED (exit 1): {seed1}" in proc.stderr and seed0 not in proc.stderr
+    with open(os.path.join(str(tmp_path), "table.json")) as f:
+        table = json.load(f)
+    assert [r["workdir"] for r in table["failed_runs"]] == [seed1]
+    (row,) = table["rows"]
+    assert row["seeds"] == [0]  # seed 1's old numbers are not reported as this sweep's
