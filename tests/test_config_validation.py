@@ -312,3 +312,25 @@ def test_simultaneous_updates_refuse_k_steps_and_unrolling(field, value):
     set_field(config, field, value)
     message = assert_rejected(config, "train.update_order")
     assert f"{field.split('.')[1]}={value}" in message
+
+
+@pytest.mark.parametrize(
+    "changes, replicas, named",
+    [
+        ({"model.g_batch_norm_slots": 0}, 1, "model.g_batch_norm_slots must be an integer >= 1"),
+        ({"model.g_batch_norm_slots": 2.0}, 1, "model.g_batch_norm_slots must be an integer"),
+        ({"model.g_batch_norm_slots": 3}, 1, "share of train.batch_size=100"),
+        # 100 rows split into 2 slots, but each of 4 replicas' 25 rows does not.
+        ({"model.g_batch_norm_slots": 2}, 4, "(25 on each of 4 replicas)"),
+        ({"model.g_batch_norm_slots": 2, "model.g_batch_norm": False}, 1,
+         "needs model.generator='mlp' and model.g_batch_norm=True"),
+    ],
+)
+def test_bad_batch_norm_slots_are_rejected_naming_the_field(changes, replicas, named):
+    config = base_config("ring8")
+    config.model.g_batch_norm_slots = 2
+    validate(config)  # 2 slots of 50 rows: PacGAN's per-call statistics for a pack of 2
+    for field, value in changes.items():
+        set_field(config, field, value)
+    message = assert_rejected(config, "model.g_batch_norm_slots", num_replicas=replicas)
+    assert named in message

@@ -75,6 +75,9 @@ def default_config():
     config.model.g_init_scale = 0.05  # paper G: weights ~ U(-0.05, 0.05)
     config.model.g_batch_norm = True  # mlp generator only
     config.model.g_batch_norm_momentum = 0.99  # mlp G's moving statistics (PacGAN's code: 0.95)
+    # mlp G's training statistics per slot of interleaved rows (row i in slot i mod k): PacGAN's
+    # code runs G once per packing slot, i.e. k = model.pack; 1 = over the whole batch.
+    config.model.g_batch_norm_slots = 1
     config.model.mlp_init_stddev = 0.0  # mlp G + maxout D: 0 = Glorot uniform, s = N(0, s²)
     config.model.output_bias = "pixel_mean"  # paper G's output bias: "pixel_mean" or "zeros"
     config.model.d_units = 240
@@ -392,7 +395,7 @@ def validate_config(config, num_replicas=1):
     )
     integer("data", "limit", minimum=0)
     for key in ("latent_dim", "d_units", "d_pieces", "d_layers", "base_filters",
-                "vbn_reference_size", "pack"):
+                "vbn_reference_size", "pack", "g_batch_norm_slots"):
         integer("model", key)
     units = m.g_hidden_units
     check(
@@ -480,6 +483,22 @@ def validate_config(config, num_replicas=1):
             f"model.pack > 1 does not support conditional GANs. Received: pack={pack}, "
             "model.conditional=True",
         )
+    slots = m.g_batch_norm_slots
+    if _is_int(slots) and slots > 1:
+        check(
+            m.generator == "mlp" and m.g_batch_norm is True,
+            f"model.g_batch_norm_slots={slots} splits the batch norm of the mlp generator: it "
+            "needs model.generator='mlp' and model.g_batch_norm=True. Received: "
+            f"generator={m.generator!r}, g_batch_norm={m.g_batch_norm!r}",
+        )
+        if _is_int(batch) and batch >= 1:
+            share = batch // max(1, int(num_replicas))
+            check(
+                share % slots == 0,
+                f"model.g_batch_norm_slots={slots} splits each replica's share of "
+                f"train.batch_size={batch} ({share} on each of {num_replicas} replicas) into "
+                "interleaved slots: it must divide evenly.",
+            )
     info = data_lib.info(dataset) if dataset else None
     if info is not None and _is_int(config.data.limit) and _is_int(batch) and _is_int(
             train.d_steps):

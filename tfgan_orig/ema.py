@@ -12,6 +12,8 @@ Measured on PacGAN's ring8 (batch-norm G, 5 epochs, docs/mixtures.md): EMA G wit
 statistics 21.6% high-quality samples, with standing statistics 80.2% (live G: 42.0%).
 """
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -43,9 +45,10 @@ def standing_statistics(model, inputs, batch_size=None):
     averages. A pass over `r_i` rows after `s_i` rows already seen uses momentum
     `s_i / (s_i + r_i)`, so the moving statistics end as the row-weighted average of the batches'
     statistics, `mean = sum_i r_i mean_i / sum_i r_i` (likewise the variance; a short last batch
-    counts for its rows only). Afterwards `model(x, training=False)` normalizes with the statistics of `model`'s
-    own activations on the distribution of `inputs` (BigGAN's standing statistics, Brock et al.
-    2019). Other layers and weights are untouched; layers' `trainable` and `momentum` are restored.
+    counts for its rows only; a `SlotBatchNormalization` passes whole slots and contributes its
+    slots' average). Afterwards `model(x, training=False)` normalizes with the statistics of
+    `model`'s own activations on the distribution of `inputs` (BigGAN's standing statistics, Brock
+    et al. 2019). Other layers and weights are untouched; layers' `trainable` and `momentum` are restored.
 
     Args:
       model: a Keras model (e.g. the EMA generator; it may be non-trainable).
@@ -64,8 +67,18 @@ def standing_statistics(model, inputs, batch_size=None):
     if not layers:
         return 0
     parts = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    rows = int(parts[0].shape[0])
+    # Layers with per-slot statistics (`SlotBatchNormalization`) need whole slots in every pass:
+    # passes are multiples of every layer's slots, and the rows past the last multiple unused.
+    unit = math.lcm(*(getattr(layer, "slots", 1) for layer in layers))
+    rows = int(parts[0].shape[0]) // unit * unit
+    if rows == 0:
+        raise ValueError(
+            f"standing_statistics needs at least {unit} rows (the batch-norm layers' slots). "
+            f"Received: {int(parts[0].shape[0])} rows."
+        )
     batch_size = rows if batch_size is None else max(1, min(int(batch_size), rows))
+    batch_size = max(unit, batch_size // unit * unit)
+    parts = [p[:rows] for p in parts]
     saved = [(layer.trainable, layer.momentum) for layer in layers]
     try:
         for layer in layers:

@@ -7,6 +7,7 @@
 - `VirtualBatchNormalization` (+ `ReferenceBatch` / `StripReferenceBatch`) and
   `MinibatchDiscrimination` (Salimans et al. 2016): the tutorial's stabilizing tricks.
 - `ReconstructionEnergy`: EBGAN's autoencoder energy.
+- `SlotBatchNormalization`: batch norm with statistics per packing slot (PacGAN's packed G).
 """
 
 import keras
@@ -22,6 +23,7 @@ __all__ = [
     "VirtualBatchNormalization",
     "MinibatchDiscrimination",
     "ReconstructionEnergy",
+    "SlotBatchNormalization",
 ]
 
 
@@ -387,3 +389,88 @@ class ReconstructionEnergy(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], 1)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_orig")
+class SlotBatchNormalization(keras.layers.BatchNormalization):
+    """Batch normalization whose training statistics are computed per slot of interleaved rows.
+
+    Row i of a training batch belongs to slot `i mod slots`. With `x_{g,s}` the row of group g in
+    slot s (`g < n / slots`) and statistics over the groups (and spatial axes), per channel:
+
+        mu_s = mean_g x_{g,s},   var_s = mean_g (x_{g,s} - mu_s)^2,
+        y_{g,s} = gamma (x_{g,s} - mu_s) / sqrt(var_s + epsilon) + beta,
+
+    and the moving statistics move toward the slots' average once per call:
+    `moving_mean <- momentum moving_mean + (1 - momentum) mean_s mu_s` (likewise the variance).
+    Inference (`training=False`) uses the moving statistics, exactly as `BatchNormalization`.
+
+    Why: PacGAN's code (Lin et al. 2018) runs its generator once per packing slot, on that slot's
+    own batch of latents, so each slot is normalized with its own statistics and the population
+    statistics are updated with their average. `pack_rows` makes D row j of the concatenation of
+    rows `m j, ..., m j + m - 1`, so with `slots = m` slot s holds exactly the s-th member of every
+    pack: PacGAN's s-th generator call. With `slots = 1` this is `BatchNormalization`.
+
+    `synchronized=True` all-reduces each slot's sums over the replicas (`keras.ops.moments`): a
+    replica's share must then be a multiple of `slots`, so that local and global row indices give
+    the same slot. The number of rows must be a multiple of `slots` (a ValueError when it is known
+    when the layer is traced, a graph assertion otherwise). Only the last (channel) axis is
+    normalized.
+
+    Args:
+      slots: the number of interleaved slots, >= 1.
+      **kwargs: `keras.layers.BatchNormalization` arguments (`axis` must be -1; no renorm).
+    """
+
+    def __init__(self, slots=1, **kwargs):
+        if isinstance(slots, bool) or int(slots) != slots or slots < 1:
+            raise ValueError(f"slots must be an integer >= 1. Received: slots={slots!r}")
+        if kwargs.get("axis", -1) != -1 or kwargs.get("renorm", False):
+            raise ValueError(
+                "SlotBatchNormalization normalizes the last axis without renorm. Received: "
+                f"axis={kwargs.get('axis', -1)!r}, renorm={kwargs.get('renorm', False)!r}"
+            )
+        super().__init__(**kwargs)
+        self.slots = int(slots)
+
+    def call(self, inputs, training=None, mask=None):
+        if self.slots == 1 or not (training and self.trainable) or mask is not None:
+            return super().call(inputs, training=training, mask=mask)
+        rows = inputs.shape[0]
+        if rows is not None and rows % self.slots:
+            raise ValueError(
+                f"{self.name}: {rows} rows cannot be split into slots={self.slots} interleaved "
+                "slots. Valid: a multiple of slots rows per replica."
+            )
+        x = tf.cast(inputs, "float32")
+        checks = [
+            tf.debugging.assert_equal(
+                tf.shape(x)[0] % self.slots, 0, message=f"{self.name}: rows % slots != 0"
+            )
+        ]
+        with tf.control_dependencies(checks):
+            grouped = tf.reshape(x, tf.concat([[-1, self.slots], tf.shape(x)[1:]], 0))
+        # Statistics over the groups and the spatial axes, one per slot and channel.
+        axes = [0] + list(range(2, len(x.shape)))
+        mean, variance = keras.ops.moments(
+            grouped, axes=axes, keepdims=True, synchronized=self.synchronized
+        )
+        slot_mean = tf.reshape(tf.reduce_mean(mean, axis=1), [-1])
+        slot_variance = tf.reshape(tf.reduce_mean(variance, axis=1), [-1])
+        self.moving_mean.assign(
+            self.moving_mean * self.momentum + slot_mean * (1.0 - self.momentum)
+        )
+        self.moving_variance.assign(
+            self.moving_variance * self.momentum + slot_variance * (1.0 - self.momentum)
+        )
+        y = (grouped - mean) * tf.math.rsqrt(variance + self.epsilon)
+        if self.scale:
+            y = y * tf.cast(self.gamma, "float32")
+        if self.center:
+            y = y + tf.cast(self.beta, "float32")
+        return tf.cast(tf.reshape(y, tf.shape(x)), self.compute_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(slots=self.slots)
+        return config

@@ -20,6 +20,7 @@ from tfgan_orig.layers import (
     ReconstructionEnergy,
     ReferenceBatch,
     ReplicaDropout,
+    SlotBatchNormalization,
     StripReferenceBatch,
     VirtualBatchNormalization,
 )
@@ -44,8 +45,11 @@ __all__ = [
 ]
 
 
-def batch_normalization(**kwargs):
+def batch_normalization(slots=1, **kwargs):
     """`keras.layers.BatchNormalization` with statistics over the global batch.
+
+    `slots` = k > 1 gives `SlotBatchNormalization`: statistics per slot of interleaved rows
+    (row i in slot i mod k), PacGAN's per-call statistics for a packed generator.
 
     Keras' default normalizes each replica's share separately, so R replicas train another model
     than one device and their moving statistics drift apart (reads take replica 0's). Synchronized
@@ -54,6 +58,8 @@ def batch_normalization(**kwargs):
     cost of three small all-reduces per batch-norm layer per call (TensorFlow backend only).
     """
     kwargs.setdefault("synchronized", keras.backend.backend() == "tensorflow")
+    if slots > 1:
+        return SlotBatchNormalization(slots=slots, **kwargs)
     return keras.layers.BatchNormalization(**kwargs)
 
 
@@ -188,6 +194,7 @@ def mlp_generator(
     name="generator",
     init_stddev=0.0,
     batch_norm_momentum=0.99,
+    batch_norm_slots=1,
 ):
     """PacGAN's 2-D generator: 4 x 400 ReLU (+ batch norm) -> linear `output_dim`.
 
@@ -195,6 +202,9 @@ def mlp_generator(
       init_stddev: 0 for Glorot-uniform kernels; s > 0 for N(0, s^2) (PacGAN's code: 0.02).
       batch_norm_momentum: the moving statistics' update m <- momentum m + (1 - momentum) batch
         (Keras' default 0.99; PacGAN's code 0.95). They are what `generate` (inference) uses.
+      batch_norm_slots: k > 1 normalizes each slot of interleaved rows (row i in slot i mod k) with
+        its own training statistics (`SlotBatchNormalization`); PacGAN's code, which calls G once
+        per packing slot, is k = pack. 1 = statistics over the whole batch.
 
     Returns:
       A `keras.Model` mapping `[batch, latent_dim]` to points `[batch, output_dim]` in data space.
@@ -208,7 +218,9 @@ def mlp_generator(
             name=f"hidden_{i}",
         )(h)
         if batch_norm:
-            h = batch_normalization(momentum=batch_norm_momentum, name=f"bn_{i}")(h)
+            h = batch_normalization(
+                slots=batch_norm_slots, momentum=batch_norm_momentum, name=f"bn_{i}"
+            )(h)
         h = keras.layers.ReLU(name=f"relu_{i}")(h)
     x = keras.layers.Dense(
         output_dim,
@@ -625,6 +637,7 @@ def _mlp_generator_from(config, info, output_bias):
         seed=config.seed,
         init_stddev=m.mlp_init_stddev,
         batch_norm_momentum=m.g_batch_norm_momentum,
+        batch_norm_slots=m.g_batch_norm_slots,
     )
 
 
