@@ -190,3 +190,21 @@ def test_packed_gan_trains_with_per_slot_generator_statistics(tmp_path):
     config.train.epochs = 2
     with pytest.raises(workdir_lib.FingerprintMismatch, match="g_batch_norm_slots"):
         train_lib.train_and_evaluate(config, workdir)
+
+
+def test_fit_refuses_batches_that_do_not_fill_the_slots_before_training():
+    from conftest import tiny_ring8_config
+
+    config = tiny_ring8_config()
+    config.model.g_batch_norm_slots = 4
+    gan = builder.build_gan(config, num_steps_per_epoch=1)
+    before = [w.copy() for w in gan.generator.get_weights()]
+    x = _rows(18, 2)
+    with pytest.raises(ValueError, match=r"slots=4\) cannot split batches of \[2\] examples"):
+        gan.fit(x, batch_size=8, epochs=1, verbose=0)  # a last batch of 2 rows
+    with pytest.raises(ValueError, match="multiple of d_steps \\* slots \\* replicas = 1 \\* 4 \\* 1"):
+        gan.fit(tf.data.Dataset.from_tensor_slices(x).batch(6, drop_remainder=True), epochs=1, verbose=0)
+    for a, b in zip(before, gan.generator.get_weights()):
+        np.testing.assert_array_equal(a, b)  # refused before any step
+    history = gan.fit(x[:16], batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["g_loss"][-1])

@@ -53,6 +53,7 @@ Distribution (tf.distribute) is handled here, in one place:
 """
 
 import functools
+import math
 
 import keras
 import numpy as np
@@ -731,11 +732,21 @@ class GAN(keras.Model):
         self._apply_g_update(g_grads, per_row_g, own_g)
 
     def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
-        """`keras.Model.fit`; with packing (`pack > 1`) batches that cannot be packed exactly are
-        refused here, before training (every other batch is trained exactly, see the module)."""
+        """`keras.Model.fit`; with packing (`pack > 1`) or a generator with per-slot batch norm
+        (`layers.SlotBatchNormalization`), batches that cannot be split exactly are refused here,
+        before training (every other batch is trained exactly, see the module)."""
+        replicas = self.distribute_strategy.num_replicas_in_sync
         if self._packing is not None:
-            self._packing.check_fit(
-                x, batch_size, self.d_steps, self.distribute_strategy.num_replicas_in_sync
+            self._packing.check_fit(x, batch_size, self.d_steps, replicas)
+        slots = math.lcm(*(
+            getattr(layer, "slots", 1) for layer in self.generator._flatten_layers(include_self=False)
+        ))
+        if slots > 1:
+            unit = self.d_steps * slots * replicas
+            regularizers_lib.check_fit_batches(
+                x, batch_size, unit, f"The generator's batch norm (slots={slots}) cannot split",
+                f"Use batches that are a multiple of d_steps * slots * replicas = {self.d_steps} "
+                f"* {slots} * {replicas} = {unit}",
             )
         return super().fit(x, y, batch_size, *args, **kwargs)
 

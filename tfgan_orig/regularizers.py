@@ -44,6 +44,7 @@ __all__ = [
     "AuxiliaryClassifier",
     "Packing",
     "pack_rows",
+    "check_fit_batches",
     "R1",
     "R2",
     "TopK",
@@ -398,6 +399,42 @@ def pack_rows(x, pack):
     return tf.reshape(grouped, tf.concat([[shape[0] // pack], shape[1:-1], [pack * shape[-1]]], 0))
 
 
+def check_fit_batches(x, batch_size, unit, refusal, how):
+    """Refuses (ValueError) `fit(x, batch_size=...)` inputs with a batch that is not a multiple of
+    `unit` rows (packing, per-slot batch norm), before training starts.
+
+    For arrays both sizes are checked: `batch_size` and the last, partial batch. A `tf.data`
+    dataset needs a static batch size (`drop_remainder=True`). Other inputs are left to the
+    graph's own assertion. `refusal` starts the message ("GAN(pack=2) cannot pack"), `how` says
+    what would work.
+    """
+    if isinstance(x, tf.data.Dataset):
+        spec = x.element_spec
+        spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+        spec = spec["image"] if isinstance(spec, dict) else spec
+        size = spec.shape[0] if spec.shape.rank else None
+        if size is None or size % unit:
+            raise ValueError(
+                f"{refusal} this dataset's batches exactly. {how}, batched with "
+                f"drop_remainder=True. Received: batch size {size} (None = unknown or a partial "
+                "last batch)."
+            )
+        return
+    first = x[0] if isinstance(x, (tuple, list)) else x
+    first = first["image"] if isinstance(first, dict) else first
+    if not hasattr(first, "shape") or first.shape[0] is None:
+        return
+    n, batch = int(first.shape[0]), 32 if batch_size is None else int(batch_size)
+    sizes = sorted({min(batch, n), n % batch} - {0})
+    bad = [size for size in sizes if size % unit]
+    if bad:
+        raise ValueError(
+            f"{refusal} batches of {bad} examples exactly. {how}: e.g. "
+            f"batch_size={max(unit, batch // unit * unit)} and the first {n // unit * unit} of the "
+            f"{n} examples. Received: batch_size={batch}, {n} examples."
+        )
+
+
 @keras.saving.register_keras_serializable(package="tfgan_orig")
 class Packing(Regularizer):
     """PacGAN (Lin et al. 2018): D judges `pack` samples at once, all real or all generated.
@@ -442,36 +479,11 @@ class Packing(Regularizer):
         in `pack_rows`.
         """
         unit = d_steps * self.pack * replicas
-        how = (
+        check_fit_batches(
+            x, batch_size, unit, f"GAN(pack={self.pack}) cannot pack",
             f"Use batches that are a multiple of d_steps * pack * replicas = {d_steps} * "
-            f"{self.pack} * {replicas} = {unit}"
+            f"{self.pack} * {replicas} = {unit}",
         )
-        if isinstance(x, tf.data.Dataset):
-            spec = x.element_spec
-            spec = spec[0] if isinstance(spec, (tuple, list)) else spec
-            spec = spec["image"] if isinstance(spec, dict) else spec
-            size = spec.shape[0] if spec.shape.rank else None
-            if size is None or size % unit:
-                raise ValueError(
-                    f"GAN(pack={self.pack}) cannot pack this dataset's batches exactly. {how}, "
-                    f"batched with drop_remainder=True. Received: batch size {size} "
-                    "(None = unknown or a partial last batch)."
-                )
-            return
-        first = x[0] if isinstance(x, (tuple, list)) else x
-        first = first["image"] if isinstance(first, dict) else first
-        if not hasattr(first, "shape") or first.shape[0] is None:
-            return
-        n, batch = int(first.shape[0]), 32 if batch_size is None else int(batch_size)
-        sizes = sorted({min(batch, n), n % batch} - {0})
-        bad = [size for size in sizes if size % unit]
-        if bad:
-            raise ValueError(
-                f"GAN(pack={self.pack}) cannot pack batches of {bad} examples exactly. {how}: "
-                f"e.g. batch_size={max(unit, batch // unit * unit)} and the first "
-                f"{n // unit * unit} of the {n} examples. Received: batch_size={batch}, "
-                f"{n} examples."
-            )
 
     def get_config(self):
         return {"pack": self.pack}
