@@ -85,28 +85,37 @@ def test_packed_generator_equals_one_call_per_slot():
         loss = tf.reduce_sum(out * weights)
     grads = tape.gradient(loss, packed.trainable_variables)
 
-    slot_outs, slot_grads, slot_means = [], [], []
+    plain_bns = [x for x in plain.layers if isinstance(x, keras.layers.BatchNormalization)]
+    start = [(np.asarray(x.moving_mean), np.asarray(x.moving_variance)) for x in plain_bns]
+    slot_outs, slot_grads, slot_stats = [], [], []
     for s in range(m):
-        before = [np.asarray(x.moving_mean) for x in plain.layers if isinstance(x, keras.layers.BatchNormalization)]
         with tf.GradientTape() as tape:
             o = plain(z[s::m], training=True)
             loss_s = tf.reduce_sum(o * weights[s::m])
         slot_outs.append(np.asarray(o))
         slot_grads.append(tape.gradient(loss_s, plain.trainable_variables))
-        after = [np.asarray(x.moving_mean) for x in plain.layers if isinstance(x, keras.layers.BatchNormalization)]
-        # This call's batch mean, recovered from its moving-average update.
-        slot_means.append([(a - 0.9 * b) / 0.1 for a, b in zip(after, before)])
-        for x, b in zip([x for x in plain.layers if isinstance(x, keras.layers.BatchNormalization)], before):
-            x.moving_mean.assign(b)  # every slot call starts from the same population statistics
+        # This call's batch mean and variance, recovered from its moving-average update; then
+        # every slot call starts from the same population statistics.
+        stats = []
+        for x, (mean0, var0) in zip(plain_bns, start):
+            stats.append(((np.asarray(x.moving_mean) - 0.9 * mean0) / 0.1,
+                          (np.asarray(x.moving_variance) - 0.9 * var0) / 0.1))
+            x.moving_mean.assign(mean0)
+            x.moving_variance.assign(var0)
+        slot_stats.append(stats)
 
     interleaved = np.stack(slot_outs, axis=1).reshape(m * per_slot, 2)
     np.testing.assert_allclose(out, interleaved, rtol=1e-4, atol=1e-5)
     for g, *gs in zip(grads, *slot_grads):
         np.testing.assert_allclose(g, np.sum(gs, axis=0), rtol=1e-3, atol=1e-5)
+    # Population statistics: PacGAN's one update with the slots' average. (For the variance this
+    # differs from the whole batch's, which adds the spread of the slot means.)
     bns = [x for x in packed.layers if isinstance(x, SlotBatchNormalization)]
     for i, layer in enumerate(bns):
-        expected = 0.1 * np.mean([means[i] for means in slot_means], axis=0)
-        np.testing.assert_allclose(layer.moving_mean, expected, rtol=1e-3, atol=1e-5)
+        mean = np.mean([stats[i][0] for stats in slot_stats], axis=0)
+        variance = np.mean([stats[i][1] for stats in slot_stats], axis=0)
+        np.testing.assert_allclose(layer.moving_mean, 0.1 * mean, rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(layer.moving_variance, 0.9 + 0.1 * variance, rtol=1e-4, atol=1e-5)
 
 
 def test_rows_that_do_not_fill_the_slots_are_refused_naming_both():
@@ -129,13 +138,32 @@ def test_two_replicas_give_the_one_device_slots():
     with strategy.scope():
         two, _ = _generators(2)
     two.set_weights(one.get_weights())
+
+    w = _rows(16, 2, seed=7)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(one(z, training=True) * w)
+    expected_grads = tape.gradient(loss, one.trainable_variables)
+    one.set_weights(two.get_weights())  # back to the starting moving statistics
+
     expected = np.asarray(one(z, training=True))
 
+    def step(rows, w_rows):
+        with tf.GradientTape() as tape:
+            out = two(rows, training=True)
+            loss = tf.reduce_sum(out * w_rows)
+        return out, tape.gradient(loss, two.trainable_variables)
+
     dist = strategy.experimental_distribute_values_from_function(
-        lambda ctx: tf.constant(z[8 * ctx.replica_id_in_sync_group:][:8])
+        lambda ctx: (tf.constant(z[8 * ctx.replica_id_in_sync_group:][:8]),
+                     tf.constant(w[8 * ctx.replica_id_in_sync_group:][:8]))
     )
-    out = strategy.run(lambda rows: two(rows, training=True), args=(dist,))
+    out, grads = strategy.run(step, args=dist)
     np.testing.assert_allclose(np.concatenate([v.numpy() for v in out.values]), expected, rtol=1e-4, atol=1e-5)
+    # The statistics' all-reduce carries the gradient across replicas: the sum of the replicas'
+    # gradients is the one device's.
+    for g, e in zip(grads, expected_grads):
+        total = strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None)
+        np.testing.assert_allclose(total.numpy(), e.numpy(), rtol=1e-3, atol=1e-5)
     for a, b in zip(one.non_trainable_weights, two.non_trainable_weights):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-6)
 
@@ -183,9 +211,8 @@ def test_packed_gan_trains_with_per_slot_generator_statistics(tmp_path):
 
     workdir = str(tmp_path / "run")
     result = train_lib.train_and_evaluate(config, workdir)
-    assert result["history"] and all(
-        np.isfinite(v[-1]) for k, v in result["history"].items() if k in ("d_loss", "g_loss")
-    )
+    history = result["history"]
+    assert np.isfinite(history["d_loss"][-1]) and np.isfinite(history["g_loss"][-1])
     config.model.g_batch_norm_slots = 1
     config.train.epochs = 2
     with pytest.raises(workdir_lib.FingerprintMismatch, match="g_batch_norm_slots"):
@@ -208,3 +235,25 @@ def test_fit_refuses_batches_that_do_not_fill_the_slots_before_training():
         np.testing.assert_array_equal(a, b)  # refused before any step
     history = gan.fit(x[:16], batch_size=8, epochs=1, verbose=0)
     assert np.isfinite(history.history["g_loss"][-1])
+
+
+def test_frozen_layer_and_masks_and_low_precision():
+    x = _rows(12, 3)
+    layer = SlotBatchNormalization(slots=3, momentum=0.5)
+    layer.build((None, 3))
+    layer.moving_mean.assign([1.0, 2.0, 3.0])
+    layer.trainable = False  # Keras: a frozen batch norm runs in inference mode even in training
+    np.testing.assert_allclose(layer(x, training=True), layer(x, training=False), rtol=1e-6)
+    np.testing.assert_allclose(layer.moving_mean, [1.0, 2.0, 3.0])
+    layer.trainable = True
+    with pytest.raises(ValueError, match="does not take a mask"):
+        layer(x, training=True, mask=np.ones(12, bool))
+    # Statistics in float32 under a float16 / bfloat16 layer (as BatchNormalization), variables in
+    # the layer's dtype.
+    for dtype in ("float16", "bfloat16", "mixed_bfloat16"):
+        low = SlotBatchNormalization(slots=3, dtype=dtype)
+        y = low(tf.cast(x, "bfloat16" if "bfloat16" in dtype else "float16"), training=True)
+        reference = np.concatenate([(x[s::3] - x[s::3].mean(0)) / np.sqrt(x[s::3].var(0) + 1e-3)
+                                    for s in range(3)])
+        order = np.concatenate([np.arange(s, 12, 3) for s in range(3)])
+        np.testing.assert_allclose(np.asarray(tf.cast(y, "float32"))[order], reference, atol=0.05)

@@ -409,7 +409,9 @@ class SlotBatchNormalization(keras.layers.BatchNormalization):
     own batch of latents, so each slot is normalized with its own statistics and the population
     statistics are updated with their average. `pack_rows` makes D row j of the concatenation of
     rows `m j, ..., m j + m - 1`, so with `slots = m` slot s holds exactly the s-th member of every
-    pack: PacGAN's s-th generator call. With `slots = 1` this is `BatchNormalization`.
+    pack: PacGAN's s-th generator call. With `slots = 1` this is `BatchNormalization`. (PacGAN's
+    Blocks code tracks population standard deviations and so averages the slots' standard
+    deviations; averaging variances differs only by their spread, and only at inference.)
 
     `synchronized=True` all-reduces each slot's sums over the replicas (`keras.ops.moments`): a
     replica's share must then be a multiple of `slots`, so that local and global row indices give
@@ -434,7 +436,12 @@ class SlotBatchNormalization(keras.layers.BatchNormalization):
         self.slots = int(slots)
 
     def call(self, inputs, training=None, mask=None):
-        if self.slots == 1 or not (training and self.trainable) or mask is not None:
+        if mask is not None and self.slots > 1:
+            raise ValueError(
+                f"{self.name}: SlotBatchNormalization (slots={self.slots}) does not take a mask: "
+                "masked rows would move rows between slots."
+            )
+        if self.slots == 1 or not (training and self.trainable):
             return super().call(inputs, training=training, mask=mask)
         rows = inputs.shape[0]
         if rows is not None and rows % self.slots:
@@ -442,7 +449,9 @@ class SlotBatchNormalization(keras.layers.BatchNormalization):
                 f"{self.name}: {rows} rows cannot be split into slots={self.slots} interleaved "
                 "slots. Valid: a multiple of slots rows per replica."
             )
-        x = tf.cast(inputs, "float32")
+        # As BatchNormalization: at least float32 (float16 / bfloat16 statistics overflow).
+        dtype = keras.backend.result_type(inputs.dtype, "float32")
+        x = tf.cast(inputs, dtype)
         checks = [
             tf.debugging.assert_equal(
                 tf.shape(x)[0] % self.slots, 0, message=f"{self.name}: rows % slots != 0"
@@ -457,17 +466,14 @@ class SlotBatchNormalization(keras.layers.BatchNormalization):
         )
         slot_mean = tf.reshape(tf.reduce_mean(mean, axis=1), [-1])
         slot_variance = tf.reshape(tf.reduce_mean(variance, axis=1), [-1])
-        self.moving_mean.assign(
-            self.moving_mean * self.momentum + slot_mean * (1.0 - self.momentum)
-        )
-        self.moving_variance.assign(
-            self.moving_variance * self.momentum + slot_variance * (1.0 - self.momentum)
-        )
+        for moving, batch in ((self.moving_mean, slot_mean), (self.moving_variance, slot_variance)):
+            old = tf.cast(moving, dtype)
+            moving.assign(tf.cast(old * self.momentum + batch * (1.0 - self.momentum), moving.dtype))
         y = (grouped - mean) * tf.math.rsqrt(variance + self.epsilon)
         if self.scale:
-            y = y * tf.cast(self.gamma, "float32")
+            y = y * tf.cast(self.gamma, dtype)
         if self.center:
-            y = y + tf.cast(self.beta, "float32")
+            y = y + tf.cast(self.beta, dtype)
         return tf.cast(tf.reshape(y, tf.shape(x)), self.compute_dtype)
 
     def get_config(self):
