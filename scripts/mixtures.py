@@ -5,6 +5,8 @@
     python scripts/mixtures.py table --rows gan,pacgan2,pacgan4 --datasets ring8,grid25 \
                                      --seeds 0,1,2,3,4
     python scripts/mixtures.py figure --rows gan,pacgan4,best --figure=docs/mixtures_samples.png
+    python scripts/mixtures.py curves --rows gan,pacgan2,pacgan4 --datasets ring8,grid25 \
+                                      --seeds 0,1,2,3,4 --figure=docs/mixtures_budget.png
 
 `scripts/reproduce_mixtures.sh` is the usual entry point (it calls both). A row is a config:
 `gan` -> `configs/<dataset>.py`, any other name -> `configs/<dataset>_<row>.py` (`pacgan2`,
@@ -21,6 +23,11 @@ over the seeds that have a result (sample standard deviation / sqrt(n)), the per
 epochs each seed reached (in PacGAN's epochs of 1,000 steps, whatever the row's batch size:
 `--epochs` is in those units too, see `epoch_multiplier`), the wall time, and PacGAN's published row beside it (400 epochs,
 10 trials, +- standard error). Rows whose seeds did not all reach `--epochs` are marked.
+
+`curves` reads what the training program logged during the runs (the live generator's mode
+coverage every 10 package epochs, from `tensorboard/eval`) and writes, per dataset and row, the
+mean +- standard error over seeds every `--every` PacGAN epochs (`RUNS/curves.md`, `.json`; with
+`--figure`, a plot of HQ and modes against the budget beside PacGAN's published values).
 
 A run that fails (diverged, a workdir that refuses the config, a bad override) is reported and the
 sweep goes on with the others; at the end it exits non-zero naming them (`failed_runs` in
@@ -314,6 +321,112 @@ def markdown(summaries):
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------------------------ curves
+CURVE_METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl")
+
+
+def logged_metrics(wd):
+    """The mode-coverage numbers the training program logged during a run (`eval.every_n_epochs`:
+    the live generator on `train.num_samples` draws), from its TensorBoard event files:
+    `{metric: {package epoch (1-based): value}}`. A resumed run's later files win for an epoch
+    logged twice."""
+    import glob
+
+    import tensorflow as tf
+
+    out = {m: {} for m in CURVE_METRICS}
+    for path in sorted(glob.glob(os.path.join(wd, "tensorboard", "eval", "events.out.tfevents.*"))):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                name = value.tag.split("/")[-1]
+                if name in out:
+                    out[name][int(event.step) + 1] = float(tf.make_ndarray(value.tensor))
+    return out
+
+
+def curves(runs, datasets, rows, seeds, every=10):
+    """Mean +- standard error over seeds of the logged metrics at every `every` PacGAN epochs
+    (epochs of 1,000 steps, `epoch_multiplier`): how each row's numbers move with the budget. An
+    epoch enters only with the seeds that logged it (`n` per point)."""
+    result = []
+    for dataset in datasets:
+        for row in rows:
+            mult = epoch_multiplier(dataset, row)
+            per_seed = {s: logged_metrics(workdir(runs, dataset, row, s)) for s in seeds}
+            epochs = sorted({e // mult for logs in per_seed.values()
+                             for e in logs["modes_captured"] if e % (mult * every) == 0})
+            entry = {"dataset": dataset, "row": row, "epochs": epochs, "every": every}
+            for metric in CURVE_METRICS:
+                scale = 100.0 if metric == "high_quality_fraction" else 1.0
+                points = []
+                for epoch in epochs:
+                    values = [scale * logs[metric][epoch * mult] for logs in per_seed.values()
+                              if epoch * mult in logs[metric]]
+                    m, se, n = mean_se(values)
+                    points.append({"epoch": epoch, "mean": m, "stderr": se, "n": n})
+                entry[metric] = points
+            result.append(entry)
+    return result
+
+
+def curves_markdown(result):
+    lines = []
+    for entry in result:
+        if not entry["epochs"]:
+            continue
+        lines += [f"### {entry['dataset']} {entry['row']}", "",
+                  "| PacGAN epochs | " + " | ".join(map(str, entry["epochs"])) + " |",
+                  "| --- |" + " --- |" * len(entry["epochs"])]
+        for metric, label, digits in (("modes_captured", "modes", 1),
+                                      ("high_quality_fraction", "HQ %", 1),
+                                      ("reverse_kl", "reverse KL", 2)):
+            cells = [_pm(p, digits) + ("" if p["n"] == max(q["n"] for q in entry[metric])
+                                       else f" (n={p['n']})") for p in entry[metric]]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append("Mean ± standard error over seeds of the metric the training program logs during "
+                 "the run (live generator, 2,500 draws); n = seeds that reached the epoch.")
+    return "\n".join(lines) + "\n"
+
+
+def curves_figure(result, path):
+    """HQ % and modes against PacGAN epochs, one line per row (mean +- standard error), PacGAN's
+    published 400-epoch value as a dotted line in the row's colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    datasets = list(dict.fromkeys(e["dataset"] for e in result))
+    fig = Figure(figsize=(9.5, 3.6 * len(datasets)), dpi=100)
+    for i, dataset in enumerate(datasets):
+        for j, (metric, label, pub_index) in enumerate(
+                (("high_quality_fraction", "high-quality samples %", 1),
+                 ("modes_captured", f"modes captured (of {MODES[dataset]})", 0))):
+            ax = fig.add_subplot(len(datasets), 2, 2 * i + j + 1)
+            for k, entry in enumerate(e for e in result if e["dataset"] == dataset):
+                points = [p for p in entry[metric] if p["mean"] is not None]
+                if not points:
+                    continue
+                colour = f"C{k}"
+                x = np.array([p["epoch"] for p in points])
+                y = np.array([p["mean"] for p in points])
+                se = np.array([p["stderr"] or 0.0 for p in points])
+                ax.plot(x, y, "o-", color=colour, ms=3, label=entry["row"])
+                ax.fill_between(x, y - se, y + se, color=colour, alpha=0.2)
+                pub = PUBLISHED.get(dataset, {}).get(entry["row"])
+                if pub is not None:
+                    ax.axhline(pub[pub_index][0], color=colour, ls=":", lw=1)
+            ax.set_xlabel("PacGAN epochs (of 1,000 steps)")
+            ax.set_title(f"{dataset}: {label}", fontsize=10)
+            ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("dotted: PacGAN's published value after 400 epochs", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"wrote {path}")
+
+
 # ------------------------------------------------------------------------------------ figure
 def figure(runs, datasets, rows, seed, path, labels=None):
     """One scatter per (dataset, row): 2,500 samples of seed `seed`'s final generator (the EMA one,
@@ -368,7 +481,7 @@ def figure(runs, datasets, rows, seed, path, labels=None):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("command", choices=["run", "table", "all", "evaluate-ema", "figure"])
+    p.add_argument("command", choices=["run", "table", "all", "evaluate-ema", "figure", "curves"])
     p.add_argument("--figure", default="docs/mixtures_samples.png", help="figure: output PNG")
     p.add_argument("--figure-seed", type=int, default=0, help="figure: which seed's run to plot")
     p.add_argument("--workdir", help="evaluate-ema: the training workdir")
@@ -383,8 +496,11 @@ def main():
     p.add_argument("--python", default=sys.executable)
     p.add_argument("--generator", choices=["auto", "live", "ema"], default="auto",
                    help="table: which generator's numbers (auto: the EMA one where the run has it)")
-    p.add_argument("--output", default=None, help="table basename (default RUNS/table)")
+    p.add_argument("--output", default=None,
+                   help="table / curves basename (default RUNS/table, RUNS/curves)")
+    p.add_argument("--every", type=int, default=10, help="curves: a point every N PacGAN epochs")
     args, extra = p.parse_known_args()  # the rest: --config.X=Y overrides for every run
+    args.figure_given = any(a == "--figure" or a.startswith("--figure=") for a in sys.argv[1:])
     extra = [e for e in extra if e != "--"]
     bad = [e for e in extra if not e.startswith("--config.")]
     if bad:
@@ -402,6 +518,17 @@ def main():
                 raise SystemExit(f"no config {config_path(d, r)} for row {r!r} on {d!r}")
     if args.command == "figure":
         figure(args.runs, datasets, rows, args.figure_seed, args.figure)
+        return
+    if args.command == "curves":
+        result = curves(args.runs, datasets, rows, seeds, args.every)
+        base = args.output or os.path.join(args.runs, "curves")
+        os.makedirs(os.path.dirname(base) or ".", exist_ok=True)
+        _write_json({"schema": "tfgan_orig.mixtures_curves/1", "curves": result}, base + ".json")
+        with open(base + ".md", "w") as f:
+            f.write(curves_markdown(result))
+        print(curves_markdown(result))
+        if args.figure_given:
+            curves_figure(result, args.figure)
         return
     failed = []
     if args.command in ("run", "all"):

@@ -156,3 +156,64 @@ def test_a_finished_run_is_reused_only_under_the_overrides_it_was_trained_with(t
     assert [r["workdir"] for r in table["failed_runs"]] == [seed1]
     (row,) = table["rows"]
     assert row["seeds"] == [0]  # seed 1's old numbers are not reported as this sweep's
+
+
+def _tensorboard_reads(wd):
+    """What TensorBoard itself reads from a run's eval logs: {metric: {epoch (1-based): value}}."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing import event_accumulator
+
+    acc = event_accumulator.EventAccumulator(
+        os.path.join(wd, "tensorboard", "eval"), size_guidance={"tensors": 0}
+    )
+    acc.Reload()
+    return {tag.split("/")[-1]: {e.step + 1: float(tf.make_ndarray(e.tensor_proto))
+                                 for e in acc.Tensors(tag)}
+            for tag in acc.Tags()["tensors"]}
+
+
+def test_curves_read_the_metrics_the_training_program_logged(tmp_path, mixtures):
+    """Real tiny runs (the modes metric logged every epoch): the curves are the per-epoch mean and
+    standard error over the seeds of what the runs logged (as TensorBoard reads it), in PacGAN
+    epochs; a seed that stopped earlier enters only the epochs it reached."""
+    from conftest import tiny_ring8_config
+
+    from tfgan_orig import train_lib
+
+    logged = {}
+    for seed, epochs in ((0, 2), (1, 2), (2, 1)):
+        config = tiny_ring8_config(epochs=epochs)
+        config.seed = seed
+        config.eval.metrics = "modes"
+        config.eval.every_n_epochs = 1
+        wd = mixtures.workdir(str(tmp_path), "ring8", "gan", seed)
+        train_lib.train_and_evaluate(config, wd)
+        logged[seed] = _tensorboard_reads(wd)
+        assert sorted(logged[seed]["high_quality_fraction"]) == list(range(1, epochs + 1))
+        # (An undefined value, e.g. the reverse KL without any HQ sample, is not logged.)
+        assert mixtures.logged_metrics(wd) == {m: logged[seed].get(m, {})
+                                               for m in mixtures.CURVE_METRICS}
+    (entry,) = mixtures.curves(str(tmp_path), ["ring8"], ["gan"], [0, 1, 2], every=1)
+    assert entry["epochs"] == [1, 2]
+    for metric, scale in (("high_quality_fraction", 100.0), ("modes_captured", 1.0)):
+        for point, epoch in zip(entry[metric], (1, 2)):
+            values = [scale * logged[s][metric][epoch] for s in logged if epoch in logged[s][metric]]
+            mean = sum(values) / len(values)
+            se = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
+            assert point["n"] == len(values) == (3 if epoch == 1 else 2)
+            assert point["mean"] == pytest.approx(mean) and point["stderr"] == pytest.approx(se)
+    assert len(entry["reverse_kl"]) == 2
+    text = mixtures.curves_markdown([entry])
+    assert "| PacGAN epochs | 1 | 2 |" in text and "(n=2)" in text
+    # every=2: only PacGAN epoch 2.
+    assert mixtures.curves(str(tmp_path), ["ring8"], ["gan"], [0, 1, 2], every=2)[0]["epochs"] == [2]
+    # A PacGAN2 row's package epochs are half PacGAN epochs: its package epoch 2 is PacGAN epoch 1.
+    import shutil
+
+    for seed in logged:
+        shutil.copytree(mixtures.workdir(str(tmp_path), "ring8", "gan", seed),
+                        mixtures.workdir(str(tmp_path), "ring8", "pacgan2", seed))
+    (packed,) = mixtures.curves(str(tmp_path), ["ring8"], ["pacgan2"], [0, 1, 2], every=1)
+    assert packed["epochs"] == [1]
+    assert packed["modes_captured"][0]["mean"] == pytest.approx(
+        (logged[0]["modes_captured"][2] + logged[1]["modes_captured"][2]) / 2)
