@@ -12,10 +12,10 @@ Measured on PacGAN's ring8 (batch-norm G, 5 epochs, docs/mixtures.md): EMA G wit
 statistics 21.6% high-quality samples, with standing statistics 80.2% (live G: 42.0%).
 """
 
-import math
-
 import keras
 import tensorflow as tf
+
+from tfgan_orig import layers as layers_lib
 
 __all__ = ["clone", "update", "standing_statistics"]
 
@@ -69,7 +69,7 @@ def standing_statistics(model, inputs, batch_size=None):
     parts = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     # Layers with per-slot statistics (`SlotBatchNormalization`) need whole slots in every pass:
     # passes are multiples of every layer's slots, and the rows past the last multiple unused.
-    unit = math.lcm(*(getattr(layer, "slots", 1) for layer in layers))
+    unit = layers_lib.slot_unit(model)
     rows = int(parts[0].shape[0]) // unit * unit
     if rows == 0:
         raise ValueError(

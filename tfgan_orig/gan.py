@@ -53,7 +53,6 @@ Distribution (tf.distribute) is handled here, in one place:
 """
 
 import functools
-import math
 
 import keras
 import numpy as np
@@ -61,6 +60,7 @@ import tensorflow as tf
 from absl import logging
 
 from tfgan_orig import ema as ema_lib
+from tfgan_orig import layers as layers_lib
 from tfgan_orig import losses as losses_lib
 from tfgan_orig import randomness
 from tfgan_orig import regularizers as regularizers_lib
@@ -738,9 +738,7 @@ class GAN(keras.Model):
         replicas = self.distribute_strategy.num_replicas_in_sync
         if self._packing is not None:
             self._packing.check_fit(x, batch_size, self.d_steps, replicas)
-        slots = math.lcm(*(
-            getattr(layer, "slots", 1) for layer in self.generator._flatten_layers(include_self=False)
-        ))
+        slots = layers_lib.slot_unit(self.generator)
         if slots > 1:
             unit = self.d_steps * slots * replicas
             regularizers_lib.check_fit_batches(

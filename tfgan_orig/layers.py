@@ -10,6 +10,8 @@
 - `SlotBatchNormalization`: batch norm with statistics per packing slot (PacGAN's packed G).
 """
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -24,6 +26,7 @@ __all__ = [
     "MinibatchDiscrimination",
     "ReconstructionEnergy",
     "SlotBatchNormalization",
+    "slot_unit",
 ]
 
 
@@ -480,3 +483,11 @@ class SlotBatchNormalization(keras.layers.BatchNormalization):
         config = super().get_config()
         config.update(slots=self.slots)
         return config
+
+
+def slot_unit(model):
+    """Rows every training batch of `model` must be a multiple of for its per-slot batch norms:
+    the least common multiple of their `slots` (1 without `SlotBatchNormalization`)."""
+    return math.lcm(*(
+        getattr(layer, "slots", 1) for layer in model._flatten_layers(include_self=False)
+    ))
