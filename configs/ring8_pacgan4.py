@@ -8,8 +8,9 @@ points at once (its input is their concatenation, width 8), for real and generat
 As in PacGAN's code, a step has 100 packed rows, i.e. 400 points of each kind (G runs on 400
 latents), so `train.batch_size` = 400 and an epoch of 100,000 points is 250 steps: PacGAN's
 400 epochs of 1,000 steps are 1600 epochs here (scripts/mixtures.py counts budgets in PacGAN's
-epochs). XLA and 50 steps per execution: the same maths, about twice as fast on CPU
-(docs/mixtures.md).
+epochs). G's batch norm takes its statistics per slot of 100 rows, as PacGAN's G is called once
+per slot (`model.g_batch_norm_slots` = 4). XLA and 50 steps per execution: the same maths, about
+twice as fast on CPU (docs/mixtures.md).
 """
 
 from tfgan_orig import config as config_lib

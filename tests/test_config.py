@@ -196,8 +196,10 @@ def test_presets_are_the_published_setups():
     # PacGAN_m: 100 packed rows per step (100 m points), PacGAN's 400 epochs of 1,000 steps.
     pac4 = config_lib.pacgan_mixture_config("grid25", pack=4)
     assert (pac4.model.pack, pac4.train.batch_size, pac4.train.epochs) == (4, 400, 1600)
+    # PacGAN's G is called once per slot of 100 rows: batch-norm statistics per slot.
+    assert pac4.model.g_batch_norm_slots == 4
     assert load_config("grid25_pacgan4").to_dict() == pac4.to_dict()
-    assert ring.model.pack == 1 and not ring.train.jit_compile
+    assert (ring.model.pack, ring.model.g_batch_norm_slots, ring.train.jit_compile) == (1, 1, False)
     dcgan = config_lib.dcgan_config("cifar10")
     assert (dcgan.model.generator, dcgan.optimizer.d_learning_rate, dcgan.train.batch_size) == (
         "dcgan", 2e-4, 128)

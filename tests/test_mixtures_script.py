@@ -44,6 +44,8 @@ def test_every_row_config_is_valid_and_packs_as_pacgan(mixtures):
             assert config.data.name == dataset
             pack = config.model.get("pack", 1)
             assert config.train.batch_size == 100 * pack  # 100 packed rows per step
+            if row != "best":  # PacGAN's G: batch-norm statistics per slot of 100 rows
+                assert config.model.g_batch_norm_slots == pack
             # Every row's own budget is PacGAN's 400 epochs or the "beat" budget of 40.
             epochs = config.train.epochs / mixtures.epoch_multiplier(dataset, row)
             assert epochs == (40 if row == "best" else 400)

@@ -181,9 +181,11 @@ def pacgan_mixture_config(dataset="ring8", pack=1):
 
     `pack` = m > 1 gives PacGAN_m as in PacGAN's code: 100 packed D rows per step, i.e.
     `train.batch_size = 100 m` points of each kind (G runs on 100 m latents), so an epoch of
-    100,000 points is 1,000 / m steps and PacGAN's 400 epochs of 1,000 steps are `400 m` epochs;
-    trained with XLA and 50 steps per execution (the same maths, about twice as fast on CPU,
-    docs/mixtures.md).
+    100,000 points is 1,000 / m steps and PacGAN's 400 epochs of 1,000 steps are `400 m` epochs.
+    G's batch norm takes its training statistics per packing slot of 100 rows
+    (`model.g_batch_norm_slots = m`), as PacGAN's code, which calls G once per slot: measured to
+    matter on ring8's PacGAN4 (docs/mixtures.md). Trained with XLA and 50 steps per execution (the
+    same maths, about twice as fast on CPU).
     """
     config = default_config()
     config.data.name = dataset
@@ -212,6 +214,7 @@ def pacgan_mixture_config(dataset="ring8", pack=1):
     if pack > 1:
         config.model.pack = pack
         config.train.batch_size = 100 * pack  # 100 packed rows of `pack` points
+        config.model.g_batch_norm_slots = pack  # PacGAN's G: one call (statistics) per slot
         config.train.epochs = 400 * pack  # = PacGAN's 400 epochs of 1,000 steps
         config.train.jit_compile = True
         config.train.steps_per_execution = 50
