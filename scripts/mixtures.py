@@ -27,7 +27,9 @@ epochs each seed reached (in PacGAN's epochs of 1,000 steps, whatever the row's 
 `curves` reads what the training program logged during the runs (the live generator's mode
 coverage every 10 package epochs, from `tensorboard/eval`) and writes, per dataset and row, the
 mean +- standard error over seeds every `--every` PacGAN epochs (`RUNS/curves.md`, `.json`; with
-`--figure`, a plot of HQ and modes against the budget beside PacGAN's published values).
+`--figure`, a plot of HQ and modes against the budget beside PacGAN's published values; with
+`--since N`, per seed the median, minimum and maximum of the values logged from PacGAN epoch N
+on, which one end-of-run snapshot of an oscillating GAN does not show).
 
 A run that fails (diverged, a workdir that refuses the config, a bad override) is reported and the
 sweep goes on with the others; at the end it exits non-zero naming them (`failed_runs` in
@@ -345,10 +347,36 @@ def logged_metrics(wd):
     return out
 
 
-def curves(runs, datasets, rows, seeds, every=10):
+def late_summary(per_seed, mult, since):
+    """Per seed, the median, minimum and maximum of each logged metric over the PacGAN epochs
+    >= `since` (HQ in %), and the mean +- standard error over seeds of those medians.
+
+    A GAN that has stopped improving still oscillates (the ring's GAN row dips from ~98% HQ to
+    50-90% for single logged epochs); one end-of-run snapshot, which is what PacGAN's table
+    reports, then says little about a seed. The median over the late epochs does not move with
+    one dip, and min / max show how far the dips go."""
+    out = {"since": since, "per_seed": {}, "median": {}}
+    for seed, logs in per_seed.items():
+        row = {}
+        for metric in CURVE_METRICS:
+            scale = 100.0 if metric == "high_quality_fraction" else 1.0
+            values = [scale * v for e, v in logs[metric].items() if e >= since * mult]
+            if values:
+                row[metric] = {"n": len(values), "median": float(np.median(values)),
+                               "min": min(values), "max": max(values)}
+        if row:
+            out["per_seed"][seed] = row
+    for metric in CURVE_METRICS:
+        m, se, n = mean_se([r[metric]["median"] for r in out["per_seed"].values() if metric in r])
+        out["median"][metric] = {"mean": m, "stderr": se, "n": n}
+    return out
+
+
+def curves(runs, datasets, rows, seeds, every=10, since=None):
     """Mean +- standard error over seeds of the logged metrics at every `every` PacGAN epochs
     (epochs of 1,000 steps, `epoch_multiplier`): how each row's numbers move with the budget. An
-    epoch enters only with the seeds that logged it (`n` per point)."""
+    epoch enters only with the seeds that logged it (`n` per point). With `since`, each entry also
+    has `late`: `late_summary` over the PacGAN epochs >= `since`."""
     result = []
     for dataset in datasets:
         for row in rows:
@@ -366,6 +394,8 @@ def curves(runs, datasets, rows, seeds, every=10):
                     m, se, n = mean_se(values)
                     points.append({"epoch": epoch, "mean": m, "stderr": se, "n": n})
                 entry[metric] = points
+            if since is not None:
+                entry["late"] = late_summary(per_seed, mult, since)
             result.append(entry)
     return result
 
@@ -385,6 +415,25 @@ def curves_markdown(result):
                                        else f" (n={p['n']})") for p in entry[metric]]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
+        late = entry.get("late")
+        if late and late["per_seed"]:
+            lines += [f"From PacGAN epoch {late['since']} on, per seed: median [min, max] of the "
+                      "logged values (points = logged epochs).", "",
+                      "| seed | points | modes | HQ % | reverse KL |", "| --- | --- | --- | --- | --- |"]
+            fmt = {"modes_captured": 1, "high_quality_fraction": 1, "reverse_kl": 2}
+
+            def cell(r, metric):
+                if metric not in r:
+                    return "-"
+                d = fmt[metric]
+                return f"{r[metric]['median']:.{d}f} [{r[metric]['min']:.{d}f}, {r[metric]['max']:.{d}f}]"
+
+            for seed, r in sorted(late["per_seed"].items()):
+                n = max(v["n"] for v in r.values())
+                lines.append(f"| {seed} | {n} | " + " | ".join(cell(r, m) for m in CURVE_METRICS) + " |")
+            lines.append("| mean ± SE of the medians | | " + " | ".join(
+                _pm(late["median"][m], fmt[m]) for m in CURVE_METRICS) + " |")
+            lines.append("")
     lines.append("Mean ± standard error over seeds of the metric the training program logs during "
                  "the run (live generator, 2,500 draws); n = seeds that reached the epoch.")
     return "\n".join(lines) + "\n"
@@ -499,6 +548,8 @@ def main():
     p.add_argument("--output", default=None,
                    help="table / curves basename (default RUNS/table, RUNS/curves)")
     p.add_argument("--every", type=int, default=10, help="curves: a point every N PacGAN epochs")
+    p.add_argument("--since", type=int, default=None,
+                   help="curves: also per-seed median/min/max over PacGAN epochs >= N")
     args, extra = p.parse_known_args()  # the rest: --config.X=Y overrides for every run
     args.figure_given = any(a == "--figure" or a.startswith("--figure=") for a in sys.argv[1:])
     extra = [e for e in extra if e != "--"]
@@ -520,7 +571,7 @@ def main():
         figure(args.runs, datasets, rows, args.figure_seed, args.figure)
         return
     if args.command == "curves":
-        result = curves(args.runs, datasets, rows, seeds, args.every)
+        result = curves(args.runs, datasets, rows, seeds, args.every, args.since)
         base = args.output or os.path.join(args.runs, "curves")
         os.makedirs(os.path.dirname(base) or ".", exist_ok=True)
         _write_json({"schema": "tfgan_orig.mixtures_curves/1", "curves": result}, base + ".json")

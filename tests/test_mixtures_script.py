@@ -209,6 +209,10 @@ def test_curves_read_the_metrics_the_training_program_logged(tmp_path, mixtures)
     assert "| PacGAN epochs | 1 | 2 |" in text and "(n=2)" in text
     # every=2: only PacGAN epoch 2.
     assert mixtures.curves(str(tmp_path), ["ring8"], ["gan"], [0, 1, 2], every=2)[0]["epochs"] == [2]
+    # since=2: seeds 0 and 1 (seed 2 stopped at epoch 1), their epoch-2 values.
+    late = mixtures.curves(str(tmp_path), ["ring8"], ["gan"], [0, 1, 2], every=1, since=2)[0]["late"]
+    assert sorted(late["per_seed"]) == [0, 1]
+    assert late["per_seed"][1]["modes_captured"]["median"] == logged[1]["modes_captured"][2]
     # A PacGAN2 row's package epochs are half PacGAN epochs: its package epoch 2 is PacGAN epoch 1.
     import shutil
 
@@ -219,3 +223,33 @@ def test_curves_read_the_metrics_the_training_program_logged(tmp_path, mixtures)
     assert packed["epochs"] == [1]
     assert packed["modes_captured"][0]["mean"] == pytest.approx(
         (logged[0]["modes_captured"][2] + logged[1]["modes_captured"][2]) / 2)
+
+
+def test_late_summary_is_the_per_seed_median_and_range_from_an_epoch_on(mixtures):
+    """`curves --since`: per seed, median / min / max of what was logged from PacGAN epoch
+    `since` on (package epochs are `mult` times finer for a packed row), the mean +- SE of the
+    medians over seeds; a seed that never reached `since` is left out, and earlier epochs never
+    enter."""
+    hq = {0: {1: 0.10, 2: 0.98, 3: 0.50, 4: 0.97, 5: 0.99}, 1: {1: 0.20, 2: 0.90, 3: 0.94},
+          2: {1: 0.30}}
+    per_seed = {s: {"high_quality_fraction": v, "modes_captured": {e: 6.0 + e % 2 for e in v},
+                    "reverse_kl": {}} for s, v in hq.items()}
+    late = mixtures.late_summary(per_seed, mult=1, since=2)
+    assert sorted(late["per_seed"]) == [0, 1]
+    seed0 = late["per_seed"][0]["high_quality_fraction"]
+    assert seed0["n"] == 4 and seed0["median"] == pytest.approx(97.5)
+    assert (seed0["min"], seed0["max"]) == pytest.approx((50.0, 99.0))
+    assert late["per_seed"][1]["high_quality_fraction"]["median"] == pytest.approx(92.0)
+    assert late["per_seed"][0]["modes_captured"]["median"] == pytest.approx(6.5)
+    assert "reverse_kl" not in late["per_seed"][0]
+    medians = late["median"]["high_quality_fraction"]
+    assert medians["n"] == 2 and medians["mean"] == pytest.approx((97.5 + 92.0) / 2)
+    assert medians["stderr"] == pytest.approx(abs(97.5 - 92.0) / 2)
+    # A PacGAN2 row logs two package epochs per PacGAN epoch: since=2 starts at package epoch 4.
+    packed = mixtures.late_summary(per_seed, mult=2, since=2)
+    assert packed["per_seed"][0]["high_quality_fraction"]["n"] == 2
+    assert sorted(packed["per_seed"]) == [0]
+    text = mixtures.curves_markdown([{"dataset": "ring8", "row": "gan", "epochs": [1],
+                                      "modes_captured": [], "high_quality_fraction": [],
+                                      "reverse_kl": [], "late": late}])
+    assert "| 0 | 4 |" in text and "97.5 [50.0, 99.0]" in text
