@@ -230,7 +230,9 @@ class Evaluator:
 
         Returns:
           `(results, info)`: `results` maps result names to floats; `info` holds the feature
-          network name and, per group, the numbers of generated and real examples used.
+          network name and, per group, the numbers of generated and real examples used; with
+          "modes", also `mode_details` (per-mode HQ counts, centroid offsets and spreads in std,
+          see `metrics.mode_coverage`).
         """
         groups = parse_metrics(metrics)
         if metrics in ("all", ["all"], ("all",)):
@@ -253,12 +255,16 @@ class Evaluator:
                 out = mode_coverage(self._samples(gan, num, cache), modes_fn(), std)
                 results.update({k: out[k] for k in METRIC_GROUPS["modes"]})
                 counts[group] = {"samples": num}
+                # Per mode, not scalars: beside the metrics, for reading a result, not for logs.
+                details = {k: out[k] for k in ("mode_counts", "mode_offsets", "mode_spreads")}
             else:
                 results.update(self._feature_group(group, gan, num, cache))
                 counts[group] = {"samples": num}
                 if group != "cs":  # the classifier score uses no real examples
                     counts[group]["real"] = len(self._real_features())
         info = {"feature_network": None, "num_samples": counts, "dataset": self.dataset}
+        if "modes" in groups:
+            info["mode_details"] = details
         if any(g in FEATURE_GROUPS for g in groups):
             info["feature_network"] = self.feature_network_name
         return results, info
@@ -458,6 +464,8 @@ def evaluate_workdir(
             "seconds": round(time.perf_counter() - started, 1),
         }
     )
+    if "mode_details" in info:
+        record["mode_details"] = info["mode_details"]
     workdir_lib.write_json(record, output)
     record["output"] = output
     return record
