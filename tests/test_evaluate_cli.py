@@ -49,9 +49,9 @@ def test_cli_writes_metrics_json(tmp_path):
     assert record["num_samples"] == {"modes": {"samples": 500}, "fd": {"samples": 500, "real": 500}}
     assert record["dataset"] == "ring8" and record["epoch"] == 1
     assert record["metrics"] == ["modes", "fd"]
-    # Per mode: HQ counts summing to the HQ samples, centroid offsets and spreads (None: no sample).
+    # Per mode: HQ counts summing to the HQ samples, centre offsets and radii (None: no sample).
     details = record["mode_details"]
-    assert sorted(details) == ["mode_counts", "mode_offsets", "mode_spreads"]
+    assert sorted(details) == ["mode_counts", "mode_offsets", "mode_radii"]
     assert all(len(v) == 8 for v in details.values())
     assert sum(details["mode_counts"]) == round(500 * record["high_quality_fraction"])
     assert any(o is not None for o in details["mode_offsets"])

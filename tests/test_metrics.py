@@ -131,23 +131,25 @@ def test_mode_coverage_hand_built():
     assert out["mode_counts"] == [10, 5, 0, 0, 0, 0, 0, 0]
 
 
-def test_mode_offsets_and_spreads_say_where_the_samples_sit():
-    """Samples of a mode itself: offset ~0 and spread ~1 std; the same samples shifted by 4 std:
-    offset 4, spread unchanged, and no HQ sample left there; a point mass: spread 0; a mode that is
-    nobody's nearest: None."""
+def test_mode_offsets_and_radii_say_where_the_samples_sit():
+    """Samples of a mode itself: offset ~0 and radius sqrt(2 ln 2) std (the median of a 2-D
+    Gaussian's distance to its mean), also with a few samples strewn far away; the same samples
+    shifted by 4 std: offset 4, radius unchanged, most HQ samples lost; a point mass: radius 0; a
+    mode that is nobody's nearest: None."""
     rng = np.random.default_rng(0)
     modes, std = data.ring_modes(), 0.01
     own = modes[0] + std * rng.standard_normal((4000, 2))
+    own[:40] = modes[0] + [-0.2, 0.1]  # 1% strewn 22 std away, still nearest to mode 0
     shifted = modes[1] + [0.0, 0.04] + std * rng.standard_normal((4000, 2))  # 4 std off, radially out
     point = np.repeat(modes[2:3] + [[0.005, 0.0]], 10, axis=0)
     out = metrics.mode_coverage(np.concatenate([own, shifted, point]), modes, std)
     assert out["mode_offsets"][0] == pytest.approx(0.0, abs=0.05)
-    assert out["mode_spreads"][0] == pytest.approx(1.0, abs=0.03)
+    assert out["mode_radii"][0] == pytest.approx(math.sqrt(2 * math.log(2)), abs=0.04)
     assert out["mode_offsets"][1] == pytest.approx(4.0, abs=0.05)
-    assert out["mode_spreads"][1] == pytest.approx(1.0, abs=0.03)
+    assert out["mode_radii"][1] == pytest.approx(math.sqrt(2 * math.log(2)), abs=0.04)
     assert out["mode_counts"][1] < 0.3 * 4000  # most of the shifted cluster is beyond 3 std
-    assert out["mode_offsets"][2] == pytest.approx(0.5) and out["mode_spreads"][2] == pytest.approx(0.0)
-    assert out["mode_offsets"][3:] == [None] * 5 and out["mode_spreads"][3:] == [None] * 5
+    assert out["mode_offsets"][2] == pytest.approx(0.5) and out["mode_radii"][2] == pytest.approx(0.0)
+    assert out["mode_offsets"][3:] == [None] * 5 and out["mode_radii"][3:] == [None] * 5
 
 
 def test_mode_coverage_balanced_single_and_empty():

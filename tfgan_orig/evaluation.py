@@ -231,7 +231,7 @@ class Evaluator:
         Returns:
           `(results, info)`: `results` maps result names to floats; `info` holds the feature
           network name and, per group, the numbers of generated and real examples used; with
-          "modes", also `mode_details` (per-mode HQ counts, centroid offsets and spreads in std,
+          "modes", also `mode_details` (per-mode HQ counts, centre offsets and radii in std,
           see `metrics.mode_coverage`).
         """
         groups = parse_metrics(metrics)
@@ -256,7 +256,7 @@ class Evaluator:
                 results.update({k: out[k] for k in METRIC_GROUPS["modes"]})
                 counts[group] = {"samples": num}
                 # Per mode, not scalars: beside the metrics, for reading a result, not for logs.
-                details = {k: out[k] for k in ("mode_counts", "mode_offsets", "mode_spreads")}
+                details = {k: out[k] for k in ("mode_counts", "mode_offsets", "mode_radii")}
             else:
                 results.update(self._feature_group(group, gan, num, cache))
                 counts[group] = {"samples": num}

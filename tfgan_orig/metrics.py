@@ -234,20 +234,22 @@ def mode_coverage(samples, modes, std, threshold=3.0):
       std: the modes' standard deviation.
       threshold: HQ radius in standard deviations.
 
-    Where the samples sit, per mode k, over the samples whose nearest mode is k (`None` where
-    there are none), in units of `std`:
+    Where the samples sit, per mode k, over the samples X_k whose nearest mode is k (`None` where
+    there are none), with c_k the coordinate-wise median of X_k, in units of `std`:
 
-        mode_offsets[k] = ||mean(x) - mu_k|| / std      (0 for samples from the mode itself)
-        mode_spreads[k] = sqrt(mean ||x - mean(x)||^2 / d) / std   (1 for samples from the mode)
+        mode_offsets[k] = ||c_k - mu_k|| / std            (~0 for samples of the mode itself)
+        mode_radii[k]   = median_{x in X_k} ||x - c_k|| / std
 
-    They tell apart the ways a generator loses HQ samples: a cluster narrower than the mode but
-    centred a few std off it (offset >= 3, spread < 1) loses all its samples at once, which is how
-    a GAN oscillating around the equilibrium dips on the tight ring (std 0.01; docs/mixtures.md),
-    while samples strewn between modes show as a large spread.
+    For samples of the mode itself the radius is the median of a chi distribution with d degrees
+    of freedom: sqrt(2 ln 2) = 1.18 in 2-D. Medians, so that the few samples strewn between modes
+    do not move them. They tell apart the ways a generator loses HQ samples: a cluster as narrow as
+    the mode or narrower but centred a few std off it (offset >= 3) loses most of its samples at
+    once, which is how a GAN oscillating around the equilibrium dips on the tight ring (std 0.01;
+    docs/mixtures.md), while a cluster wider than the mode shows as a large radius.
 
     Returns:
       dict with `modes_captured` (int), `high_quality_fraction`, `reverse_kl`, `mode_counts`
-      (list of the K HQ counts), `mode_offsets` and `mode_spreads` (lists of K floats or None).
+      (list of the K HQ counts), `mode_offsets` and `mode_radii` (lists of K floats or None).
     """
     samples = np.asarray(samples, np.float64)
     modes = np.asarray(modes, np.float64)
@@ -270,23 +272,23 @@ def mode_coverage(samples, modes, std, threshold=3.0):
         reverse_kl = float(np.sum(p * np.log(len(modes) * p)))
     else:
         reverse_kl = float("nan")
-    offsets, spreads = [], []
+    offsets, radii = [], []
     for k in range(len(modes)):
         x = samples[nearest == k]
         if len(x) == 0:
             offsets.append(None)
-            spreads.append(None)
+            radii.append(None)
             continue
-        centre = x.mean(axis=0)
+        centre = np.median(x, axis=0)
         offsets.append(float(np.linalg.norm(centre - modes[k]) / std))
-        spreads.append(float(np.sqrt(((x - centre) ** 2).sum(axis=1).mean() / x.shape[1]) / std))
+        radii.append(float(np.median(np.linalg.norm(x - centre, axis=1)) / std))
     return {
         "modes_captured": int((counts > 0).sum()),
         "high_quality_fraction": float(hq.mean()),
         "reverse_kl": reverse_kl,
         "mode_counts": counts.tolist(),
         "mode_offsets": offsets,
-        "mode_spreads": spreads,
+        "mode_radii": radii,
     }
 
 
