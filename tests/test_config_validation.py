@@ -296,9 +296,11 @@ def test_cli_missing_config_file_is_a_clear_error(tmp_path):
     "field, value",
     [("model.g_batch_norm_momentum", 1.0), ("model.g_batch_norm_momentum", -0.1),
      ("model.g_batch_norm_momentum", "0.95"), ("model.mlp_init_stddev", -0.02),
-     ("model.mlp_init_stddev", float("nan")), ("model.mlp_init_stddev", None)],
+     ("model.mlp_init_stddev", float("nan")), ("model.mlp_init_stddev", None),
+     ("model.g_batch_norm_epsilon", 0.0), ("model.g_batch_norm_epsilon", -1e-4),
+     ("model.g_batch_norm_epsilon", "1e-4"), ("model.g_batch_norm_epsilon", float("inf"))],
 )
-def test_bad_mixture_net_init_and_momentum_are_rejected(field, value):
+def test_bad_mixture_net_init_momentum_and_epsilon_are_rejected(field, value):
     config = base_config("ring8")
     set_field(config, field, value)
     assert_rejected(config, field)

@@ -252,3 +252,33 @@ def test_mixture_nets_take_pacgan_init_and_batch_norm_momentum_from_the_config()
     bn(h, training=True)
     expected = 0.95 * before + 0.05 * h.numpy().mean(axis=0)
     np.testing.assert_allclose(bn.moving_mean.numpy(), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_mixture_generator_batch_norm_epsilon_comes_from_the_config(slots):
+    """`model.g_batch_norm_epsilon` is the epsilon of every batch norm of the 2-D G, with and
+    without per-slot statistics: in training mode the first one computes
+    gamma (h - mu_s) / sqrt(var_s + epsilon) + beta over each slot's rows. At PacGAN's init the
+    first layer's variance is the order of Keras' 1e-3, so the two epsilons give visibly
+    different activations there."""
+    import os
+
+    ring8 = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "ring8.py")
+    z = np.random.default_rng(1).normal(size=(64, 2)).astype("float32")
+    outputs = {}
+    for epsilon in (1e-3, 1e-4):
+        g, _ = _mixture_nets_from(ring8, g_batch_norm_epsilon=epsilon, g_batch_norm_slots=slots)
+        bns = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        assert len(bns) == 4 and all(layer.epsilon == epsilon for layer in bns)
+        h = g.get_layer("hidden_0")(z).numpy()
+        out = g.get_layer("bn_0")(h, training=True).numpy()
+        expected = np.empty_like(h)
+        for s in range(slots):  # row i is in slot i mod slots
+            rows = h[s::slots]
+            expected[s::slots] = (rows - rows.mean(0)) / np.sqrt(rows.var(0) + epsilon)
+        np.testing.assert_allclose(out, expected, rtol=2e-3, atol=2e-4)
+        outputs[epsilon] = out
+    # sqrt((v + 1e-4) / (v + 1e-3)) for v ~ 8e-4: the smaller epsilon's activations are larger.
+    ratio = np.abs(outputs[1e-4]).mean() / np.abs(outputs[1e-3]).mean()
+    assert 1.2 < ratio < 2.0, ratio
+

@@ -75,6 +75,10 @@ def default_config():
     config.model.g_init_scale = 0.05  # paper G: weights ~ U(-0.05, 0.05)
     config.model.g_batch_norm = True  # mlp generator only
     config.model.g_batch_norm_momentum = 0.99  # mlp G's moving statistics (PacGAN's code: 0.95)
+    # mlp G's batch-norm epsilon, x_hat = (x - mu) / sqrt(var + epsilon): Keras' default 1e-3;
+    # PacGAN's Blocks code 1e-4. Its first layer's pre-activation variance is ||w_j||^2 for
+    # z ~ N(0, I), about 2 x 0.02^2 = 8e-4 at PacGAN's init: the same order as Keras' epsilon.
+    config.model.g_batch_norm_epsilon = 1e-3
     # mlp G's training statistics per slot of interleaved rows (row i in slot i mod k): PacGAN's
     # code runs G once per packing slot, i.e. k = model.pack; 1 = over the whole batch.
     config.model.g_batch_norm_slots = 1
@@ -407,6 +411,7 @@ def validate_config(config, num_replicas=1):
     )
     fraction("model", "ema_decay", " (0 = off)")
     fraction("model", "g_batch_norm_momentum", "")
+    number("model", "g_batch_norm_epsilon", 0.0, low_ok=False)
     number("model", "mlp_init_stddev", 0.0)
     fraction("loss", "label_smoothing", "")
     number("loss", "gradient_penalty_weight", 0.0)

@@ -195,6 +195,7 @@ def mlp_generator(
     init_stddev=0.0,
     batch_norm_momentum=0.99,
     batch_norm_slots=1,
+    batch_norm_epsilon=1e-3,
 ):
     """PacGAN's 2-D generator: 4 x 400 ReLU (+ batch norm) -> linear `output_dim`.
 
@@ -205,6 +206,11 @@ def mlp_generator(
       batch_norm_slots: k > 1 normalizes each slot of interleaved rows (row i in slot i mod k) with
         its own training statistics (`SlotBatchNormalization`); PacGAN's code, which calls G once
         per packing slot, is k = pack. 1 = statistics over the whole batch.
+      batch_norm_epsilon: x_hat = (x - mu) / sqrt(var + epsilon) (Keras' default 1e-3; PacGAN's
+        Blocks code 1e-4). It matters in the first layer, whose pre-activation variance for
+        z ~ N(0, I) is ||w_j||^2: about 8e-4 at N(0, 0.02^2) init, the order of 1e-3, so with
+        Keras' epsilon that layer is only partly normalized (its output still scales with the
+        weights' norm).
 
     Returns:
       A `keras.Model` mapping `[batch, latent_dim]` to points `[batch, output_dim]` in data space.
@@ -219,7 +225,10 @@ def mlp_generator(
         )(h)
         if batch_norm:
             h = batch_normalization(
-                slots=batch_norm_slots, momentum=batch_norm_momentum, name=f"bn_{i}"
+                slots=batch_norm_slots,
+                momentum=batch_norm_momentum,
+                epsilon=batch_norm_epsilon,
+                name=f"bn_{i}",
             )(h)
         h = keras.layers.ReLU(name=f"relu_{i}")(h)
     x = keras.layers.Dense(
@@ -638,6 +647,7 @@ def _mlp_generator_from(config, info, output_bias):
         init_stddev=m.mlp_init_stddev,
         batch_norm_momentum=m.g_batch_norm_momentum,
         batch_norm_slots=m.g_batch_norm_slots,
+        batch_norm_epsilon=m.g_batch_norm_epsilon,
     )
 
 
