@@ -7,6 +7,8 @@
     python scripts/mixtures.py figure --rows gan,pacgan4,best --figure=docs/mixtures_samples.png
     python scripts/mixtures.py curves --rows gan,pacgan2,pacgan4 --datasets ring8,grid25 \
                                       --seeds 0,1,2,3,4 --figure=docs/mixtures_budget.png
+    python scripts/mixtures.py archive --rows gan --datasets ring8 --seeds 5 \
+                                       --to docs/results/ring8_gan_400
 
 `scripts/reproduce_mixtures.sh` is the usual entry point (it calls both). A row is a config:
 `gan` -> `configs/<dataset>.py`, any other name -> `configs/<dataset>_<row>.py` (`pacgan2`,
@@ -30,6 +32,12 @@ mean +- standard error over seeds every `--every` PacGAN epochs (`RUNS/curves.md
 `--figure`, a plot of HQ and modes against the budget beside PacGAN's published values; with
 `--since N`, per seed the median, minimum and maximum of the values logged from PacGAN epoch N
 on, which one end-of-run snapshot of an oscillating GAN does not show).
+
+`archive --to DIR` copies what `table` and `curves` read from each evaluated run (config, wall
+times, final evaluation, the logged metrics as `eval/logged.json`; a few kB, no checkpoints) into
+DIR, laid out as RUNS is: `table` / `curves --runs DIR` then give the runs' numbers after the runs
+are gone, and seeds trained on different machines are collected in one DIR. It refuses to replace
+an archived seed with another configuration's run or a shorter one.
 
 A run that fails (diverged, a workdir that refuses the config, a bad override) is reported and the
 sweep goes on with the others; at the end it exits non-zero naming them (`failed_runs` in
@@ -337,7 +345,12 @@ def logged_metrics(wd):
     import tensorflow as tf
 
     out = {m: {} for m in CURVE_METRICS}
-    for path in sorted(glob.glob(os.path.join(wd, "tensorboard", "eval", "events.out.tfevents.*"))):
+    paths = sorted(glob.glob(os.path.join(wd, "tensorboard", "eval", "events.out.tfevents.*")))
+    if not paths:  # an archived run (`archive`) keeps what its event files held as JSON
+        recorded = _read_json(os.path.join(wd, ARCHIVE_LOGGED), {})
+        return {m: {int(e): float(v) for e, v in recorded.get(m, {}).items()}
+                for m in CURVE_METRICS}
+    for path in paths:
         for record in tf.data.TFRecordDataset(path):
             event = tf.compat.v1.Event.FromString(record.numpy())
             for value in event.summary.value:
@@ -476,6 +489,65 @@ def curves_figure(result, path):
     print(f"wrote {path}")
 
 
+# ------------------------------------------------------------------------------------ archive
+# What `table` and `curves` read from a run, kept small enough to commit (a few kB per seed).
+ARCHIVE_FILES = ("config.json", "wall_seconds.json", os.path.join("eval", "metrics.json"),
+                 os.path.join("eval", "metrics_ema.json"))
+ARCHIVE_LOGGED = os.path.join("eval", "logged.json")  # `logged_metrics` as JSON
+
+
+def archive(runs, to, datasets, rows, seeds):
+    """Copies each evaluated run's results into `to`, laid out as `runs` is, so that `table` and
+    `curves --runs TO` give the same numbers as on the runs, without their checkpoints or event
+    files: the config, the wall-time log, the final evaluation(s) and what the run logged during
+    training (`eval/logged.json`). Runs are lost with the disk they trained on; their archive can
+    be committed, and seeds trained on different machines or sessions collected in one directory.
+
+    Never replaces an archived result with a different run's: a seed already archived under a
+    config with other defining fields (`workdir.run_fingerprint`), or at a larger budget than the
+    run now holds, raises SystemExit naming both and writes nothing. Returns the archived workdirs
+    (in `to`)."""
+    from tfgan_orig import config as config_lib
+    from tfgan_orig import workdir as workdir_lib
+
+    plan = []
+    for dataset in datasets:
+        for row in rows:
+            for seed in seeds:
+                src, dst = workdir(runs, dataset, row, seed), workdir(to, dataset, row, seed)
+                metrics = _read_json(os.path.join(src, "eval", "metrics.json"))
+                if not metrics:
+                    continue  # not trained and evaluated (yet): nothing to keep
+                old = _read_json(os.path.join(dst, "eval", "metrics.json"))
+                if old:
+                    differences = workdir_lib.fingerprint_differences(
+                        workdir_lib.run_fingerprint(_read_json(os.path.join(dst, "config.json"), {})),
+                        workdir_lib.run_fingerprint(_read_json(os.path.join(src, "config.json"), {})),
+                        config_lib.default_fingerprint())
+                    if differences:
+                        raise SystemExit(f"{dst} holds another run than {src}: "
+                                         + "; ".join(differences))
+                    if old.get("epoch", 0) > metrics.get("epoch", 0):
+                        raise SystemExit(f"{dst} holds epoch {old.get('epoch')}, {src} only epoch "
+                                         f"{metrics.get('epoch')}: not replaced by a shorter run")
+                plan.append((src, dst))
+    for src, dst in plan:  # checked all first: a refused seed leaves the archive as it was
+        for name in ARCHIVE_FILES:
+            value = _read_json(os.path.join(src, name))
+            if value is not None:
+                os.makedirs(os.path.dirname(os.path.join(dst, name)), exist_ok=True)
+                _write_json(value, os.path.join(dst, name))
+        # A stale EMA evaluation of an earlier budget must not stay beside the new metrics.
+        if not os.path.exists(os.path.join(src, "eval", "metrics_ema.json")) and os.path.exists(
+                os.path.join(dst, "eval", "metrics_ema.json")):
+            os.remove(os.path.join(dst, "eval", "metrics_ema.json"))
+        logged = logged_metrics(src)
+        _write_json({m: {str(e): v for e, v in sorted(logged[m].items())} for m in CURVE_METRICS},
+                    os.path.join(dst, ARCHIVE_LOGGED))
+        print(f"archived {src} -> {dst}")
+    return [dst for _, dst in plan]
+
+
 # ------------------------------------------------------------------------------------ figure
 def figure(runs, datasets, rows, seed, path, labels=None):
     """One scatter per (dataset, row): 2,500 samples of seed `seed`'s final generator (the EMA one,
@@ -530,7 +602,9 @@ def figure(runs, datasets, rows, seed, path, labels=None):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("command", choices=["run", "table", "all", "evaluate-ema", "figure", "curves"])
+    p.add_argument("command", choices=["run", "table", "all", "evaluate-ema", "figure", "curves",
+                                        "archive"])
+    p.add_argument("--to", help="archive: the directory the runs' results are copied into")
     p.add_argument("--figure", default="docs/mixtures_samples.png", help="figure: output PNG")
     p.add_argument("--figure-seed", type=int, default=0, help="figure: which seed's run to plot")
     p.add_argument("--workdir", help="evaluate-ema: the training workdir")
@@ -567,6 +641,11 @@ def main():
         for r in rows:
             if not os.path.exists(os.path.join(REPO, config_path(d, r))):
                 raise SystemExit(f"no config {config_path(d, r)} for row {r!r} on {d!r}")
+    if args.command == "archive":
+        if not args.to:
+            p.error("archive needs --to DIR (e.g. docs/results/<name>)")
+        archive(args.runs, args.to, datasets, rows, seeds)
+        return
     if args.command == "figure":
         figure(args.runs, datasets, rows, args.figure_seed, args.figure)
         return

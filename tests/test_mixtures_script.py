@@ -253,3 +253,70 @@ def test_late_summary_is_the_per_seed_median_and_range_from_an_epoch_on(mixtures
                                       "modes_captured": [], "high_quality_fraction": [],
                                       "reverse_kl": [], "late": late}])
     assert "| 0 | 4 |" in text and "97.5 [50.0, 99.0]" in text
+
+
+def test_archive_keeps_what_table_and_curves_read_and_never_replaces_another_run(tmp_path, mixtures):
+    """Real tiny runs, evaluated as the sweep evaluates them: `table` and `curves` on the archive
+    (no checkpoints, no event files) give the numbers they give on the runs; an unevaluated seed
+    is not archived; a seed archived from a run with other defining fields, or at a larger budget,
+    is refused and the archive is left as it was."""
+    import shutil
+
+    from conftest import tiny_ring8_config
+
+    from tfgan_orig import evaluation, train_lib
+
+    runs, archived = str(tmp_path / "runs"), str(tmp_path / "archive")
+    for seed in (0, 1):
+        config = tiny_ring8_config(epochs=2)
+        config.seed = seed
+        config.eval.metrics = "modes"
+        config.eval.every_n_epochs = 1
+        wd = mixtures.workdir(runs, "ring8", "gan", seed)
+        train_lib.train_and_evaluate(config, wd)
+        evaluation.evaluate_workdir(wd, metrics="modes", num_samples=500, seed=seed)
+    os.makedirs(mixtures.workdir(runs, "ring8", "gan", 2))  # started, never evaluated
+    assert mixtures.archive(runs, archived, ["ring8"], ["gan"], [0, 1, 2]) == [
+        mixtures.workdir(archived, "ring8", "gan", s) for s in (0, 1)]
+    assert not any(f.startswith("events") or f.startswith("ckpt")
+                   for _, _, fs in os.walk(archived) for f in fs)
+    for seeds in ([0, 1], [0, 1, 2]):
+        assert (mixtures.summarize(archived, "ring8", "gan", seeds, 2)
+                == mixtures.summarize(runs, "ring8", "gan", seeds, 2))
+    on_runs = mixtures.curves(runs, ["ring8"], ["gan"], [0, 1], every=1, since=1)
+    assert mixtures.curves(archived, ["ring8"], ["gan"], [0, 1], every=1, since=1) == on_runs
+    assert on_runs[0]["epochs"] == [1, 2] and on_runs[0]["high_quality_fraction"][1]["n"] == 2
+
+    def archived_files():
+        out = {}
+        for d, _, fs in os.walk(archived):
+            for f in fs:
+                with open(os.path.join(d, f)) as fh:
+                    out[os.path.join(d, f)] = fh.read()
+        return out
+
+    before = archived_files()
+    # Seed 1 retrained under another defining field (G's batch-norm epsilon): refused by name.
+    other = mixtures.workdir(runs, "ring8", "gan", 1)
+    shutil.rmtree(other)
+    config = tiny_ring8_config(epochs=2)
+    config.seed = 1
+    config.model.g_batch_norm_epsilon = 1e-4
+    train_lib.train_and_evaluate(config, other)
+    evaluation.evaluate_workdir(other, metrics="modes", num_samples=500, seed=1)
+    # Seed 0 has news (a later invocation's wall time) that a non-refused archive would copy.
+    log = os.path.join(mixtures.workdir(runs, "ring8", "gan", 0), "wall_seconds.json")
+    with open(log, "w") as f:
+        json.dump([{"epochs": 2, "seconds": 1.0, "cpu_seconds": 1.0}], f)
+    with pytest.raises(SystemExit, match="g_batch_norm_epsilon"):
+        mixtures.archive(runs, archived, ["ring8"], ["gan"], [0, 1])
+    assert archived_files() == before  # seed 0, checked first, was not rewritten either
+    # Seed 0 at a smaller budget than archived: refused.
+    metrics = os.path.join(mixtures.workdir(runs, "ring8", "gan", 0), "eval", "metrics.json")
+    with open(metrics) as f:
+        shorter = dict(json.load(f), epoch=1)
+    with open(metrics, "w") as f:
+        json.dump(shorter, f)
+    with pytest.raises(SystemExit, match="not replaced by a shorter run"):
+        mixtures.archive(runs, archived, ["ring8"], ["gan"], [0])
+    assert archived_files() == before
