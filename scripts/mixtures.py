@@ -8,7 +8,7 @@
     python scripts/mixtures.py curves --rows gan,pacgan2,pacgan4 --datasets ring8,grid25 \
                                       --seeds 0,1,2,3,4 --figure=docs/mixtures_budget.png
     python scripts/mixtures.py archive --rows gan --datasets ring8 --seeds 5 \
-                                       --to docs/results/ring8_gan_400
+                                       --to docs/results/reproduced_400
 
 `scripts/reproduce_mixtures.sh` is the usual entry point (it calls both). A row is a config:
 `gan` -> `configs/<dataset>.py`, any other name -> `configs/<dataset>_<row>.py` (`pacgan2`,
