@@ -533,14 +533,12 @@ def archive(runs, to, datasets, rows, seeds):
                 plan.append((src, dst))
     for src, dst in plan:  # checked all first: a refused seed leaves the archive as it was
         for name in ARCHIVE_FILES:
-            value = _read_json(os.path.join(src, name))
+            value, target = _read_json(os.path.join(src, name)), os.path.join(dst, name)
             if value is not None:
-                os.makedirs(os.path.dirname(os.path.join(dst, name)), exist_ok=True)
-                _write_json(value, os.path.join(dst, name))
-        # A stale EMA evaluation of an earlier budget must not stay beside the new metrics.
-        if not os.path.exists(os.path.join(src, "eval", "metrics_ema.json")) and os.path.exists(
-                os.path.join(dst, "eval", "metrics_ema.json")):
-            os.remove(os.path.join(dst, "eval", "metrics_ema.json"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                _write_json(value, target)
+            elif os.path.exists(target):  # e.g. an EMA evaluation of an earlier budget: stale
+                os.remove(target)
         logged = logged_metrics(src)
         _write_json({m: {str(e): v for e, v in sorted(logged[m].items())} for m in CURVE_METRICS},
                     os.path.join(dst, ARCHIVE_LOGGED))
