@@ -31,7 +31,8 @@ coverage every 10 package epochs, from `tensorboard/eval`) and writes, per datas
 mean +- standard error over seeds every `--every` PacGAN epochs (`RUNS/curves.md`, `.json`; with
 `--figure`, a plot of HQ and modes against the budget beside PacGAN's published values; with
 `--since N`, per seed the median, minimum and maximum of the values logged from PacGAN epoch N
-on, which one end-of-run snapshot of an oscillating GAN does not show).
+on, which one end-of-run snapshot of an oscillating GAN does not show, and their Theil-Sen trend
+per 100 epochs: how far the metric still moves across that window).
 
 `archive --to DIR` copies what `table` and `curves` read from each evaluated run (config, wall
 times, final evaluation, the logged metrics as `eval/logged.json`; a few kB, no checkpoints) into
@@ -360,28 +361,45 @@ def logged_metrics(wd):
     return out
 
 
+def theil_sen_slope(epochs, values):
+    """The median of the pairwise slopes (values[j] - values[i]) / (epochs[j] - epochs[i]), i < j
+    (Theil-Sen): a trend that single dips do not move (a dip enters n - 1 of the n (n - 1) / 2
+    pairs), unlike a least-squares fit. None with fewer than two points."""
+    pairs = [(values[j] - values[i]) / (epochs[j] - epochs[i])
+             for i in range(len(epochs)) for j in range(i + 1, len(epochs))
+             if epochs[j] != epochs[i]]
+    return float(np.median(pairs)) if pairs else None
+
+
 def late_summary(per_seed, mult, since):
     """Per seed, the median, minimum and maximum of each logged metric over the PacGAN epochs
-    >= `since` (HQ in %), and the mean +- standard error over seeds of those medians.
+    >= `since` (HQ in %), its trend over those epochs (`theil_sen_slope` per 100 PacGAN epochs),
+    and the mean +- standard error over seeds of the medians and of the trends.
 
     A GAN that has stopped improving still oscillates (the ring's GAN row dips from ~98% HQ to
     50-90% for single logged epochs); one end-of-run snapshot, which is what PacGAN's table
     reports, then says little about a seed. The median over the late epochs does not move with
-    one dip, and min / max show how far the dips go."""
-    out = {"since": since, "per_seed": {}, "median": {}}
+    one dip, and min / max show how far the dips go. The median stands for the middle of the
+    window, not its end: the trend says how far a metric still moves across it (the median
+    under-states a final value by about trend x window / 2)."""
+    out = {"since": since, "per_seed": {}, "median": {}, "trend": {}}
     for seed, logs in per_seed.items():
         row = {}
         for metric in CURVE_METRICS:
             scale = 100.0 if metric == "high_quality_fraction" else 1.0
-            values = [scale * v for e, v in logs[metric].items() if e >= since * mult]
-            if values:
+            late = sorted((e, scale * v) for e, v in logs[metric].items() if e >= since * mult)
+            if late:
+                values = [v for _, v in late]
+                slope = theil_sen_slope([e / mult for e, _ in late], values)
                 row[metric] = {"n": len(values), "median": float(np.median(values)),
-                               "min": min(values), "max": max(values)}
+                               "min": min(values), "max": max(values),
+                               "trend_per_100": None if slope is None else 100.0 * slope}
         if row:
             out["per_seed"][seed] = row
     for metric in CURVE_METRICS:
-        m, se, n = mean_se([r[metric]["median"] for r in out["per_seed"].values() if metric in r])
-        out["median"][metric] = {"mean": m, "stderr": se, "n": n}
+        for key, field in (("median", "median"), ("trend", "trend_per_100")):
+            m, se, n = mean_se([r[metric][field] for r in out["per_seed"].values() if metric in r])
+            out[key][metric] = {"mean": m, "stderr": se, "n": n}
     return out
 
 
@@ -446,6 +464,9 @@ def curves_markdown(result):
                 lines.append(f"| {seed} | {n} | " + " | ".join(cell(r, m) for m in CURVE_METRICS) + " |")
             lines.append("| mean ± SE of the medians | | " + " | ".join(
                 _pm(late["median"][m], fmt[m]) for m in CURVE_METRICS) + " |")
+            if late.get("trend"):  # archives written before the trend existed have none
+                lines.append("| trend per 100 epochs (Theil-Sen), mean ± SE | | " + " | ".join(
+                    _pm(late["trend"][m], fmt[m] + 1) for m in CURVE_METRICS) + " |")
             lines.append("")
     lines.append("Mean ± standard error over seeds of the metric the training program logs during "
                  "the run (live generator, 2,500 draws); n = seeds that reached the epoch.")

@@ -5,6 +5,7 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -253,6 +254,30 @@ def test_late_summary_is_the_per_seed_median_and_range_from_an_epoch_on(mixtures
                                       "modes_captured": [], "high_quality_fraction": [],
                                       "reverse_kl": [], "late": late}])
     assert "| 0 | 4 |" in text and "97.5 [50.0, 99.0]" in text
+    # Trend: seed 0's pairwise HQ slopes over epochs 2-5 (points per epoch) are -48, -0.5, 0.33,
+    # 47, 24.5, 2; their median is (0.33 + 2) / 2, reported per 100 epochs.
+    assert seed0["trend_per_100"] == pytest.approx(100 * (1 / 3 + 2) / 2)
+    trends = late["trend"]["high_quality_fraction"]
+    seed1 = late["per_seed"][1]["high_quality_fraction"]["trend_per_100"]
+    assert seed1 == pytest.approx(400.0) and trends["n"] == 2
+    assert trends["mean"] == pytest.approx((seed0["trend_per_100"] + seed1) / 2)
+    assert "trend per 100 epochs" in text
+
+
+def test_theil_sen_slope_ignores_a_dip_that_moves_least_squares(mixtures):
+    """The late trend must say whether a metric still climbs, not where one dip fell: a steady
+    +1 per epoch with one dip of 40 points keeps slope 1 (least squares would turn it
+    negative); a flat series is 0; a single point has no slope."""
+    epochs, values = [1, 2, 3, 4, 5], [90.0, 91.0, 92.0, 53.0, 94.0]
+    assert mixtures.theil_sen_slope(epochs, values) == pytest.approx(1.0)
+    assert np.polyfit(epochs, values, 1)[0] < 0
+    assert mixtures.theil_sen_slope(epochs, [97.0] * 5) == 0.0
+    assert mixtures.theil_sen_slope([7], [97.0]) is None
+    # Packed rows log package epochs; late_summary passes PacGAN epochs (package / mult).
+    per_seed = {0: {"high_quality_fraction": {2: 0.90, 4: 0.92, 6: 0.94},
+                    "modes_captured": {}, "reverse_kl": {}}}
+    packed = mixtures.late_summary(per_seed, mult=2, since=1)
+    assert packed["per_seed"][0]["high_quality_fraction"]["trend_per_100"] == pytest.approx(200.0)
 
 
 def test_archive_keeps_what_table_and_curves_read_and_never_replaces_another_run(tmp_path, mixtures):
